@@ -1,0 +1,179 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/oasdiff/yaml"
+)
+
+// config is what serve needs. Precedence: flags > environment > config file
+// > defaults.
+type config struct {
+	DB            string `json:"db"`              // SQLite file path or postgres:// URL
+	APIAddr       string `json:"api_addr"`        // listen address of the API
+	AdminToken    string `json:"admin_token"`     // fixed admin token (else generated once)
+	SecretKey     string `json:"secret_key"`      // 32-byte key, hex or base64
+	SecretKeyFile string `json:"secret_key_file"` // key file (default next to the SQLite file)
+	Timezone      string `json:"timezone"`        // IANA zone of the daily/monthly windows
+	LogLevel      string `json:"log_level"`       // debug, info, warn, error
+
+	ProxyAddr     string `json:"proxy_addr"`      // gateway port sniffing HTTP and SOCKS5; "" disables
+	HTTPProxyAddr string `json:"http_proxy_addr"` // optional HTTP-only proxy port
+	SOCKSAddr     string `json:"socks_addr"`      // optional SOCKS5-only proxy port
+	MetricsAddr   string `json:"metrics_addr"`    // Prometheus /metrics; "" serves it on the API port
+	Routes        string `json:"routes"`          // route configuration file (default: direct egress)
+	Node          string `json:"node"`            // unique name of this gateway process
+
+	NetNutPrefix  string `json:"netnut_prefix"`  // where the dialects sit on the API port
+	IPRoyalPrefix string `json:"iproyal_prefix"` //
+	NinePrefix    string `json:"9proxy_prefix"`  //
+	NetNutAddr    string `json:"netnut_addr"`    // optional dedicated ports serving a dialect at /
+	IPRoyalAddr   string `json:"iproyal_addr"`   //
+	NineAddr      string `json:"9proxy_addr"`    //
+}
+
+func defaultConfig() config {
+	return config{
+		DB: "./subgate.db", APIAddr: "127.0.0.1:8080", Timezone: "UTC", LogLevel: "info",
+		ProxyAddr:    ":3128",
+		NetNutPrefix: "/netnut", IPRoyalPrefix: "/iproyal", NinePrefix: "/9proxy",
+	}
+}
+
+// configFlags binds flags to a config; only flags actually given override.
+type configFlags struct {
+	fs   *flag.FlagSet
+	file string
+	c    config
+}
+
+func bindConfigFlags(fs *flag.FlagSet) *configFlags {
+	cf := &configFlags{fs: fs}
+	fs.StringVar(&cf.file, "config", "", "config file, JSON or YAML (env SUBGATE_CONFIG)")
+	fs.StringVar(&cf.c.DB, "db", "", "database: SQLite file path or postgres:// URL (env SUBGATE_DB, default ./subgate.db)")
+	fs.StringVar(&cf.c.APIAddr, "api-addr", "", "API listen address (env SUBGATE_API_ADDR, default 127.0.0.1:8080)")
+	fs.StringVar(&cf.c.SecretKeyFile, "secret-key-file", "", "file holding the password sealing key (env SUBGATE_SECRET_KEY_FILE, default next to the SQLite file)")
+	fs.StringVar(&cf.c.Timezone, "timezone", "", "time zone of daily/monthly limit windows (env SUBGATE_TIMEZONE, default UTC)")
+	fs.StringVar(&cf.c.LogLevel, "log-level", "", "debug, info, warn or error (env SUBGATE_LOG_LEVEL, default info)")
+	fs.StringVar(&cf.c.ProxyAddr, "proxy-addr", "", `proxy port for HTTP, CONNECT and SOCKS5 (env SUBGATE_PROXY_ADDR, default :3128, "" disables)`)
+	fs.StringVar(&cf.c.HTTPProxyAddr, "http-proxy-addr", "", "extra HTTP-only proxy port (env SUBGATE_HTTP_PROXY_ADDR)")
+	fs.StringVar(&cf.c.SOCKSAddr, "socks-addr", "", "extra SOCKS5-only proxy port (env SUBGATE_SOCKS_ADDR)")
+	fs.StringVar(&cf.c.MetricsAddr, "metrics-addr", "", "Prometheus /metrics port (env SUBGATE_METRICS_ADDR, default: on the API port)")
+	fs.StringVar(&cf.c.Routes, "routes", "", "route configuration file, JSON (env SUBGATE_ROUTES, default: direct egress)")
+	fs.StringVar(&cf.c.Node, "node", "", "unique name of this gateway process (env SUBGATE_NODE, default host name + random)")
+	return cf
+}
+
+// envNames maps config fields to environment variables.
+var envNames = []struct {
+	name string
+	get  func(*config) *string
+}{
+	{"SUBGATE_DB", func(c *config) *string { return &c.DB }},
+	{"SUBGATE_API_ADDR", func(c *config) *string { return &c.APIAddr }},
+	{"SUBGATE_ADMIN_TOKEN", func(c *config) *string { return &c.AdminToken }},
+	{"SUBGATE_SECRET_KEY", func(c *config) *string { return &c.SecretKey }},
+	{"SUBGATE_SECRET_KEY_FILE", func(c *config) *string { return &c.SecretKeyFile }},
+	{"SUBGATE_TIMEZONE", func(c *config) *string { return &c.Timezone }},
+	{"SUBGATE_LOG_LEVEL", func(c *config) *string { return &c.LogLevel }},
+	{"SUBGATE_PROXY_ADDR", func(c *config) *string { return &c.ProxyAddr }},
+	{"SUBGATE_HTTP_PROXY_ADDR", func(c *config) *string { return &c.HTTPProxyAddr }},
+	{"SUBGATE_SOCKS_ADDR", func(c *config) *string { return &c.SOCKSAddr }},
+	{"SUBGATE_METRICS_ADDR", func(c *config) *string { return &c.MetricsAddr }},
+	{"SUBGATE_ROUTES", func(c *config) *string { return &c.Routes }},
+	{"SUBGATE_NODE", func(c *config) *string { return &c.Node }},
+	{"SUBGATE_NETNUT_PREFIX", func(c *config) *string { return &c.NetNutPrefix }},
+	{"SUBGATE_IPROYAL_PREFIX", func(c *config) *string { return &c.IPRoyalPrefix }},
+	{"SUBGATE_9PROXY_PREFIX", func(c *config) *string { return &c.NinePrefix }},
+	{"SUBGATE_NETNUT_ADDR", func(c *config) *string { return &c.NetNutAddr }},
+	{"SUBGATE_IPROYAL_ADDR", func(c *config) *string { return &c.IPRoyalAddr }},
+	{"SUBGATE_9PROXY_ADDR", func(c *config) *string { return &c.NineAddr }},
+}
+
+// emptyAllowed names the variables whose empty value means "off" rather
+// than "unset".
+var emptyAllowed = map[string]bool{"SUBGATE_PROXY_ADDR": true}
+
+// loadConfig layers defaults, the config file, the environment and flags.
+func (a *app) loadConfig(cf *configFlags) (config, error) {
+	c := defaultConfig()
+	file := firstNonEmpty(cf.file, a.getenv("SUBGATE_CONFIG"))
+	if file != "" {
+		if err := readConfigFile(file, &c); err != nil {
+			return c, err
+		}
+	}
+	for _, e := range envNames {
+		if v, ok := a.lookup(e.name); ok && (v != "" || emptyAllowed[e.name]) {
+			*e.get(&c) = v
+		}
+	}
+	for _, e := range []struct {
+		flag string
+		dst  *string
+		src  string
+	}{
+		{"db", &c.DB, cf.c.DB}, {"api-addr", &c.APIAddr, cf.c.APIAddr},
+		{"secret-key-file", &c.SecretKeyFile, cf.c.SecretKeyFile},
+		{"timezone", &c.Timezone, cf.c.Timezone}, {"log-level", &c.LogLevel, cf.c.LogLevel},
+		{"proxy-addr", &c.ProxyAddr, cf.c.ProxyAddr}, {"http-proxy-addr", &c.HTTPProxyAddr, cf.c.HTTPProxyAddr},
+		{"socks-addr", &c.SOCKSAddr, cf.c.SOCKSAddr}, {"metrics-addr", &c.MetricsAddr, cf.c.MetricsAddr},
+		{"routes", &c.Routes, cf.c.Routes}, {"node", &c.Node, cf.c.Node},
+	} {
+		if isSet(cf.fs, e.flag) {
+			*e.dst = e.src
+		}
+	}
+	return c, nil
+}
+
+// readConfigFile overlays the fields a JSON or YAML file sets; unknown keys
+// are an error so typos do not pass silently.
+func readConfigFile(path string, c *config) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config file: %w", err)
+	}
+	ext := strings.ToLower(filepath.Ext(path))
+	if ext != ".json" {
+		if b, err = yaml.YAMLToJSON(b); err != nil {
+			return fmt.Errorf("config file %s: %w", path, err)
+		}
+	}
+	if len(bytes.TrimSpace(b)) == 0 || string(bytes.TrimSpace(b)) == "null" {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(c); err != nil {
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
+	return nil
+}
+
+// isPostgres reports whether the database setting names PostgreSQL.
+func isPostgres(db string) bool {
+	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
+}
+
+// keyFileFor returns where the sealing key lives: the configured file, or
+// for SQLite a .key file next to the database. PostgreSQL nodes share one
+// database and so must share the key, which has to be configured.
+func keyFileFor(c config) (string, error) {
+	if c.SecretKeyFile != "" {
+		return c.SecretKeyFile, nil
+	}
+	if isPostgres(c.DB) {
+		if c.SecretKey == "" {
+			return "", fmt.Errorf("with PostgreSQL set SUBGATE_SECRET_KEY or SUBGATE_SECRET_KEY_FILE (every node needs the same key)")
+		}
+		return "", nil
+	}
+	return strings.TrimSuffix(c.DB, filepath.Ext(c.DB)) + ".key", nil
+}

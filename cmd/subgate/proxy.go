@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/subgate/subgate"
+	"github.com/subgate/subgate/api"
+	"github.com/subgate/subgate/dialect/iproyal"
+	"github.com/subgate/subgate/dialect/netnut"
+	"github.com/subgate/subgate/dialect/ninep"
+	"github.com/subgate/subgate/gateway"
+	"github.com/subgate/subgate/route"
+)
+
+// newRegistry is the Prometheus registry every component reports to.
+func newRegistry() *prometheus.Registry {
+	r := prometheus.NewRegistry()
+	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return r
+}
+
+// newGateway builds the proxy gateway and its router, or returns nil when
+// no proxy listener is configured.
+func newGateway(cfg config, svc *subgate.Service, reg prometheus.Registerer, logger *slog.Logger) (*gateway.Gateway, error) {
+	gw, _, err := newProxy(cfg, svc, reg, logger)
+	return gw, err
+}
+
+// newProxy is newGateway that also returns the router, for the admin API.
+func newProxy(cfg config, svc *subgate.Service, reg prometheus.Registerer, logger *slog.Logger) (*gateway.Gateway, *route.Router, error) {
+	if cfg.ProxyAddr == "" && cfg.HTTPProxyAddr == "" && cfg.SOCKSAddr == "" {
+		logger.Info("no proxy listener configured; the gateway is off")
+		return nil, nil, nil
+	}
+	rc, err := routeConfig(cfg.Routes)
+	if err != nil {
+		return nil, nil, err
+	}
+	var statics *route.StoreStaticIPs
+	if ips, ok := svc.Store.(subgate.StaticIPStore); ok {
+		statics = route.NewStoreStaticIPs(ips, 0)
+		svc.OnSubUserChange(statics.Forget)
+	}
+	opts := route.Options{Registerer: reg, Logger: logger}
+	if statics != nil {
+		opts.StaticIPs = statics
+	}
+	router, err := route.New(rc, opts)
+	if err != nil {
+		return nil, nil, fmt.Errorf("routes: %w", err)
+	}
+	gw, err := gateway.New(gateway.Config{
+		ProxyAddr: cfg.ProxyAddr, HTTPAddr: cfg.HTTPProxyAddr, SOCKSAddr: cfg.SOCKSAddr,
+		Store: svc.Store, Service: svc, Dialer: router, Windows: svc.Windows,
+		DefaultProduct: router.Config().DefaultProduct, Node: cfg.Node,
+		Registerer: reg, Logger: logger,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return gw, router, nil
+}
+
+// routeConfig loads the route file, or routes every product directly (to
+// public targets only: allow_private_targets needs a route file).
+func routeConfig(path string) (route.Config, error) {
+	if path != "" {
+		c, err := route.Load(path)
+		if err != nil {
+			return c, fmt.Errorf("routes: %w", err)
+		}
+		return c, nil
+	}
+	c := route.Config{Routes: map[subgate.Product]route.Route{}}
+	for _, p := range subgate.Products {
+		if p != subgate.ProductAny {
+			c.Routes[p] = route.Route{Kind: route.KindDirect}
+		}
+	}
+	return c, nil
+}
+
+// dialectComponents mounts the provider dialects under their prefixes on
+// the API server and returns listeners for those given a port of their own,
+// where the provider's paths match exactly.
+func dialectComponents(cfg config, srv *api.Server, svc *subgate.Service, logger *slog.Logger) []component {
+	var cs []component
+	for _, d := range []struct {
+		name, prefix, addr string
+		handler            http.Handler
+	}{
+		{"netnut", cfg.NetNutPrefix, cfg.NetNutAddr, netnut.New(svc, logger)},
+		{"iproyal", cfg.IPRoyalPrefix, cfg.IPRoyalAddr, iproyal.New(svc, logger)},
+		{"9proxy", cfg.NinePrefix, cfg.NineAddr, ninep.New(svc, logger)},
+	} {
+		if d.prefix != "" {
+			srv.Mount(d.prefix, d.handler)
+		}
+		if d.addr != "" {
+			cs = append(cs, &httpComponent{name: d.name, addr: d.addr, handler: d.handler, logger: logger})
+		}
+	}
+	return cs
+}
+
+// withMetrics serves /metrics beside the API.
+func withMetrics(h http.Handler, reg *prometheus.Registry) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("/", h)
+	return mux
+}
+
+// metricsComponents returns the dedicated metrics listener, if configured.
+func metricsComponents(cfg config, reg *prometheus.Registry, logger *slog.Logger) []component {
+	if cfg.MetricsAddr == "" {
+		return nil
+	}
+	return []component{&httpComponent{name: "metrics", addr: cfg.MetricsAddr, handler: withMetrics(http.NotFoundHandler(), reg), logger: logger}}
+}
+
+// gatewayComponent runs the gateway; a stop that comes while it is still
+// loading credentials is a clean stop, not a failure.
+type gatewayComponent struct{ *gateway.Gateway }
+
+func (g gatewayComponent) Run(ctx context.Context) error {
+	err := g.Gateway.Run(ctx)
+	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,264 @@
+package subgate
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Proxy credentials may carry targeting parameters: in the username
+// ("alice-country-us-session-abc123-ttl-10m", keys and values separated by
+// '-') or, IPRoyal style, in the password
+// ("secret_country-us_session-abcd1234_lifetime-10m", '_' between settings).
+// Usernames cannot contain '-' and passwords cannot contain "_word-" (see
+// ValidateUsername and ValidateProxyPassword), so the split is unambiguous.
+
+// Bounds of a sticky session's lifetime.
+const (
+	MinSessionTTL = time.Second
+	MaxSessionTTL = 7 * 24 * time.Hour
+)
+
+// usernameKeys maps every accepted username parameter (with aliases used by
+// other providers) to its canonical name.
+var usernameKeys = map[string]string{
+	"product": "product", "type": "product",
+	"country": "country", "cc": "country",
+	"state":   "state",
+	"city":    "city",
+	"session": "session", "sid": "session", "sessid": "session",
+	"ttl": "ttl", "sesstime": "ttl",
+}
+
+// passwordKeys are IPRoyal's settings.
+var passwordKeys = map[string]string{
+	"country": "country", "city": "city", "state": "state",
+	"session": "session", "lifetime": "ttl",
+}
+
+// ParseProxyUsername splits a proxy username into the sub-user's username and
+// the targeting parameters that follow it.
+func ParseProxyUsername(s string) (username string, t Target, err error) {
+	parts := strings.Split(s, "-")
+	username = parts[0]
+	if username == "" {
+		return "", Target{}, Invalidf("username", "is empty")
+	}
+	params := parts[1:]
+	if len(params)%2 != 0 {
+		return "", Target{}, Invalidf(paramName(params[len(params)-1]), "has no value (parameters go key-value, separated by '-')")
+	}
+	seen := map[string]bool{}
+	for i := 0; i < len(params); i += 2 {
+		if err := setParam(&t, usernameKeys, seen, params[i], params[i+1]); err != nil {
+			return "", Target{}, err
+		}
+	}
+	return username, t, nil
+}
+
+// ParseProxyPassword splits an IPRoyal-style password into the password and
+// the settings that follow it. Settings start at the first '_' followed by a
+// word and '-' ("_country-"); a password may hold '_' elsewhere ("pass_123"),
+// and ValidateProxyPassword refuses passwords that would read as settings.
+func ParseProxyPassword(s string) (password string, t Target, err error) {
+	loc := passwordSettingsRE.FindStringIndex(s)
+	if loc == nil {
+		if s == "" {
+			return "", Target{}, Invalidf("password", "is empty")
+		}
+		return s, Target{}, nil
+	}
+	password = s[:loc[0]]
+	if password == "" {
+		return "", Target{}, Invalidf("password", "is empty")
+	}
+	seen := map[string]bool{}
+	for _, p := range strings.Split(s[loc[0]+1:], "_") {
+		key, value, ok := strings.Cut(p, "-")
+		if !ok {
+			return "", Target{}, Invalidf(paramName(p), "has no value (settings go key-value, e.g. country-us)")
+		}
+		if err := setParam(&t, passwordKeys, seen, key, value); err != nil {
+			return "", Target{}, err
+		}
+	}
+	return password, t, nil
+}
+
+// passwordSettingsRE finds where IPRoyal-style settings begin in a password.
+var passwordSettingsRE = regexp.MustCompile(`_[A-Za-z]+-`)
+
+// ParseProxyCredentials parses both halves of a proxy credential and merges
+// their targets; a parameter given in both with different values is an error.
+func ParseProxyCredentials(user, pass string) (username, password string, t Target, err error) {
+	username, tu, err := ParseProxyUsername(user)
+	if err != nil {
+		return "", "", Target{}, err
+	}
+	password, tp, err := ParseProxyPassword(pass)
+	if err != nil {
+		return "", "", Target{}, err
+	}
+	t, err = MergeTargets(tu, tp)
+	return username, password, t, err
+}
+
+// MergeTargets combines two targets field by field; both setting a field to
+// different values is an EINVALID error naming the field.
+func MergeTargets(a, b Target) (Target, error) {
+	var err error
+	pick := func(field, x, y string) string {
+		if x != "" && y != "" && x != y && err == nil {
+			err = Invalidf(field, "is given twice with different values (%q and %q)", x, y)
+		}
+		if x != "" {
+			return x
+		}
+		return y
+	}
+	out := Target{
+		Product: Product(pick("product", string(a.Product), string(b.Product))),
+		Country: pick("country", a.Country, b.Country),
+		State:   pick("state", a.State, b.State),
+		City:    pick("city", a.City, b.City),
+		Session: pick("session", a.Session, b.Session),
+	}
+	out.SessionTTL = a.SessionTTL
+	if b.SessionTTL != 0 {
+		if a.SessionTTL != 0 && a.SessionTTL != b.SessionTTL && err == nil {
+			err = Invalidf("ttl", "is given twice with different values (%s and %s)", a.SessionTTL, b.SessionTTL)
+		}
+		out.SessionTTL = b.SessionTTL
+	}
+	if err != nil {
+		return Target{}, err
+	}
+	return out, nil
+}
+
+func setParam(t *Target, keys map[string]string, seen map[string]bool, key, value string) error {
+	name, ok := keys[strings.ToLower(key)]
+	if !ok {
+		return Invalidf(paramName(key), "is not a known parameter")
+	}
+	if seen[name] {
+		return Invalidf(name, "is given more than once")
+	}
+	seen[name] = true
+	if value == "" {
+		return Invalidf(name, "has an empty value")
+	}
+	switch name {
+	case "product":
+		p, err := ParseProduct(value)
+		if err != nil || p == ProductAny {
+			return Invalidf(name, "must be one of res, dc, stc, mob")
+		}
+		t.Product = p
+	case "country":
+		c := strings.ToLower(value)
+		if len(c) != 2 || !isLetters(c) {
+			return Invalidf(name, "must be a 2-letter country code")
+		}
+		if c == "uk" {
+			c = "gb"
+		}
+		t.Country = c
+	case "state", "city":
+		v := strings.ToLower(value)
+		if len(v) > 64 || !isPlace(v) {
+			return Invalidf(name, "must be up to 64 letters, digits or _")
+		}
+		if name == "state" {
+			t.State = v
+		} else {
+			t.City = v
+		}
+	case "session":
+		if len(value) > 64 || !isAlnum(value) {
+			return Invalidf(name, "must be 1 to 64 letters or digits")
+		}
+		t.Session = value
+	case "ttl":
+		d, err := ParseSessionTTL(value)
+		if err != nil {
+			return Invalidf(name, "%s", err.(*Error).Message)
+		}
+		t.SessionTTL = d
+	}
+	return nil
+}
+
+// ParseSessionTTL reads a session lifetime: a bare number of minutes, a
+// number with one unit s, m, h or d ("30m", "7d"), or a Go duration
+// ("1h30m"); it must lie between MinSessionTTL and MaxSessionTTL.
+func ParseSessionTTL(s string) (time.Duration, error) {
+	d, ok := parseTTL(s)
+	if !ok {
+		return 0, Invalidf("ttl", "must be minutes or a duration such as 30s, 10m, 2h, 7d")
+	}
+	if d < MinSessionTTL || d > MaxSessionTTL {
+		return 0, Invalidf("ttl", "must be between 1s and 7d")
+	}
+	return d, nil
+}
+
+func parseTTL(s string) (time.Duration, bool) {
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		if n < 0 || n > int64(MaxSessionTTL/time.Minute)+1 {
+			return 0, n >= 0 && n < 1<<40 // far out of range: the bounds check reports it
+		}
+		return time.Duration(n) * time.Minute, true
+	}
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.ParseInt(n, 10, 64)
+		if err != nil || days < 0 || days > 365 {
+			return 0, err == nil
+		}
+		return time.Duration(days) * 24 * time.Hour, true
+	}
+	d, err := time.ParseDuration(s)
+	return d, err == nil
+}
+
+// paramName keeps an unknown key printable and short inside an error.
+func paramName(s string) string {
+	if len(s) > 32 {
+		s = s[:32]
+	}
+	if !isPlace(strings.ToLower(s)) {
+		return strconv.Quote(s)
+	}
+	return s
+}
+
+func isLetters(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 'a' || s[i] > 'z' {
+			return false
+		}
+	}
+	return true
+}
+
+func isAlnum(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func isPlace(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return s != ""
+}

@@ -1,0 +1,81 @@
+package subgate
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes shared by every edge. Each edge maps them onto its own status
+// codes and envelopes; the domain never speaks HTTP.
+const (
+	EINVALID      = "invalid"      // bad input: 400
+	EUNAUTHORIZED = "unauthorized" // missing or wrong credentials: 401
+	EFORBIDDEN    = "forbidden"    // authenticated but not allowed (admin-only): 403
+	ENOTFOUND     = "not_found"    // missing, or owned by someone else: 404
+	ECONFLICT     = "conflict"     // duplicate username, email…: 409
+	EINSUFFICIENT = "insufficient" // pool or balance too small: 422
+	EINTERNAL     = "internal"     // anything else: 500
+)
+
+// Error is a domain error with a machine-readable code, a human message and,
+// for bad input, the offending field.
+type Error struct {
+	Code    string
+	Message string
+	Field   string
+}
+
+func (e *Error) Error() string {
+	if e.Field != "" {
+		return fmt.Sprintf("%s: %s: %s", e.Code, e.Field, e.Message)
+	}
+	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+}
+
+// Errorf builds a domain error.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Invalidf builds an EINVALID error about field; the message is prefixed with
+// the field name so it reads well on its own.
+func Invalidf(field, format string, args ...any) *Error {
+	return &Error{Code: EINVALID, Field: field, Message: field + " " + fmt.Sprintf(format, args...)}
+}
+
+// NotFound builds an ENOTFOUND error for a kind of object.
+func NotFound(kind string) *Error {
+	return &Error{Code: ENOTFOUND, Message: kind + " not found"}
+}
+
+// ErrorCode returns the code of a domain error, EINTERNAL for any other error
+// and "" for nil.
+func ErrorCode(err error) string {
+	var e *Error
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &e):
+		return e.Code
+	}
+	return EINTERNAL
+}
+
+// ErrorMessage returns the human message of a domain error; other errors are
+// hidden behind a generic text so internals never leak to clients.
+func ErrorMessage(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return "internal error"
+}
+
+// ErrorField returns the offending field of an EINVALID error, or "".
+func ErrorField(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Field
+	}
+	return ""
+}

@@ -1,0 +1,271 @@
+package gateway
+
+import (
+	"context"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/subgate/subgate"
+)
+
+// credCache answers every authentication from memory. It loads all
+// sub-users once, then follows Store.SubUsersChanged by sequence number:
+// polled often (cheap, and it sees changes made by other nodes) and at once
+// when this process's Service reports a change. A connection never waits on
+// the database to authenticate.
+type credCache struct {
+	store    subgate.Store
+	onChange func(old, cur *subgate.SubUser) // old or cur may be nil
+
+	mu      sync.RWMutex
+	byName  map[string]*subgate.SubUser
+	byID    map[int64]*subgate.SubUser
+	ipRules []ipRule // AllowIPs of every sub-user, most specific first
+	seq     int64
+
+	refreshMu sync.Mutex // one refresh at a time
+	lastStart time.Time  // when the latest refresh began
+	pokeCh    chan struct{}
+}
+
+type ipRule struct {
+	prefix netip.Prefix
+	id     int64
+}
+
+const changedPage = 1000
+
+func newCredCache(store subgate.Store, onChange func(old, cur *subgate.SubUser)) *credCache {
+	return &credCache{
+		store: store, onChange: onChange,
+		byName: map[string]*subgate.SubUser{}, byID: map[int64]*subgate.SubUser{},
+		pokeCh: make(chan struct{}, 1),
+	}
+}
+
+func (c *credCache) load(ctx context.Context) error { return c.refresh(ctx) }
+
+// poke asks for a refresh now; it never blocks.
+func (c *credCache) poke() {
+	select {
+	case c.pokeCh <- struct{}{}:
+	default:
+	}
+}
+
+func (c *credCache) run(stop <-chan struct{}, every time.Duration, log *slog.Logger, wg *sync.WaitGroup) {
+	defer wg.Done()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		case <-c.pokeCh:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := c.refresh(ctx); err != nil {
+			log.Warn("credential refresh failed", "err", err)
+		}
+		cancel()
+	}
+}
+
+// refresh applies every change committed since the last one seen.
+func (c *credCache) refresh(ctx context.Context) error {
+	c.refreshMu.Lock()
+	defer c.refreshMu.Unlock()
+	return c.refreshLocked(ctx)
+}
+
+func (c *credCache) refreshLocked(ctx context.Context) error {
+	c.lastStart = time.Now()
+	for {
+		c.mu.RLock()
+		after := c.seq
+		c.mu.RUnlock()
+		page, err := c.store.SubUsersChanged(ctx, after, changedPage)
+		if err != nil {
+			return err
+		}
+		c.apply(page)
+		if len(page) < changedPage {
+			return nil
+		}
+	}
+}
+
+func (c *credCache) apply(page []*subgate.SubUser) {
+	type change struct{ old, cur *subgate.SubUser }
+	var changes []change
+	ipsChanged := false
+	c.mu.Lock()
+	for _, u := range page {
+		c.seq = max(c.seq, u.Seq)
+		old := c.byID[u.ID]
+		if old != nil && c.byName[old.Username] == old {
+			delete(c.byName, old.Username)
+		}
+		if old != nil && len(old.AllowIPs) > 0 || len(u.AllowIPs) > 0 {
+			ipsChanged = true
+		}
+		if u.DeletedAt != nil {
+			delete(c.byID, u.ID)
+			changes = append(changes, change{old, u})
+			continue
+		}
+		c.byID[u.ID] = u
+		c.byName[u.Username] = u
+		changes = append(changes, change{old, u})
+	}
+	if ipsChanged {
+		c.rebuildIPRules()
+	}
+	c.mu.Unlock()
+	for _, ch := range changes {
+		if ch.old != nil || ch.cur.DeletedAt == nil {
+			c.onChange(ch.old, ch.cur)
+		}
+	}
+}
+
+func (c *credCache) rebuildIPRules() {
+	rules := c.ipRules[:0]
+	for id, u := range c.byID {
+		for _, p := range u.AllowIPs {
+			rules = append(rules, ipRule{p.Masked(), id})
+		}
+	}
+	sort.Slice(rules, func(i, j int) bool {
+		if rules[i].prefix.Bits() != rules[j].prefix.Bits() {
+			return rules[i].prefix.Bits() > rules[j].prefix.Bits()
+		}
+		return rules[i].id < rules[j].id
+	})
+	c.ipRules = rules
+}
+
+// catchUp makes sure a refresh that began after the caller's lookup missed
+// has run: a sub-user created a moment ago authenticates at once. Misses
+// that arrive together share one refresh, so failed logins cost at most one
+// query in flight.
+func (c *credCache) catchUp(log *slog.Logger) {
+	missed := time.Now()
+	c.refreshMu.Lock()
+	defer c.refreshMu.Unlock()
+	if c.lastStart.After(missed) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := c.refreshLocked(ctx); err != nil {
+		log.Warn("credential refresh failed", "err", err)
+	}
+}
+
+// byUsername returns the live sub-user with that exact username.
+func (c *credCache) byUsername(name string) *subgate.SubUser {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.byName[name]
+}
+
+// get returns the live sub-user with that id.
+func (c *credCache) get(id int64) *subgate.SubUser {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.byID[id]
+}
+
+// byIP returns the sub-user whose AllowIPs holds ip most specifically. When
+// sub-users of more than one reseller allow ip, none is returned and
+// resellers lists them: a reseller must not take over another's clients by
+// allow-listing a narrower prefix.
+func (c *credCache) byIP(ip netip.Addr) (u *subgate.SubUser, resellers []int64) {
+	ip = ip.Unmap()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for _, r := range c.ipRules {
+		if !r.prefix.Contains(ip) {
+			continue
+		}
+		m := c.byID[r.id]
+		if u == nil {
+			u, resellers = m, []int64{m.ResellerID}
+		} else if !slices.Contains(resellers, m.ResellerID) {
+			resellers = append(resellers, m.ResellerID)
+		}
+	}
+	if len(resellers) > 1 {
+		return nil, resellers
+	}
+	return u, nil
+}
+
+// principal is an authenticated proxy client.
+type principal struct {
+	user     *subgate.SubUser // snapshot at authentication
+	password string           // the password it proved, "" for IP authentication
+	target   subgate.Target
+}
+
+// authenticate checks proxy credentials (or, without any, the source IP)
+// and parses targeting parameters. A wrong credential is ReasonAuth; a
+// right one with malformed parameters is ReasonBadParameter.
+func (g *Gateway) authenticate(user, pass string, hasCreds bool, ip netip.Addr) (*principal, *refusal) {
+	now := g.now()
+	if !hasCreds {
+		u, resellers := g.creds.byIP(ip)
+		if u == nil && resellers == nil && !g.limiter.blocked(ip, 0, now) {
+			g.creds.catchUp(g.log)
+			u, resellers = g.creds.byIP(ip)
+		}
+		if resellers != nil {
+			g.log.Warn("source IP is allow-listed by sub-users of several resellers; IP authentication refused",
+				"client", ip.String(), "reseller_ids", resellers)
+			g.metrics.authFail.Inc()
+			return nil, refuse(subgate.ReasonAuth, "source IP is allow-listed by more than one reseller: proxy credentials required")
+		}
+		if u != nil {
+			return &principal{user: u}, nil
+		}
+		return nil, g.authFailed(ip, now, "proxy credentials required")
+	}
+	name, _, _ := strings.Cut(user, "-")
+	secret := subgate.ProxySecret(pass) // '_' may be part of the password itself
+	u := g.creds.byUsername(name)
+	id := int64(0)
+	if u != nil {
+		id = u.ID
+	}
+	if g.limiter.blocked(ip, id, now) {
+		g.metrics.authFail.Inc()
+		return nil, refuse(reasonRateLimited, "too many failed logins from %s, try again later", ip)
+	}
+	if u == nil || !subgate.EqualSecret(u.Password, secret) {
+		// Maybe created or changed a moment ago: catch up and look again.
+		g.creds.catchUp(g.log)
+		u = g.creds.byUsername(name)
+	}
+	if u == nil || !subgate.EqualSecret(u.Password, secret) {
+		return nil, g.authFailed(ip, now, "wrong username or password")
+	}
+	g.limiter.succeeded(ip, u.ID, now)
+	_, _, t, err := subgate.ParseProxyCredentials(user, pass)
+	if err != nil {
+		return nil, refuse(subgate.ReasonBadParameter, "%s", subgate.ErrorMessage(err))
+	}
+	return &principal{user: u, password: secret, target: t}, nil
+}
+
+func (g *Gateway) authFailed(ip netip.Addr, now time.Time, msg string) *refusal {
+	g.metrics.authFail.Inc()
+	g.limiter.failed(ip, now)
+	return refuse(subgate.ReasonAuth, "%s", msg)
+}

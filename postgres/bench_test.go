@@ -1,0 +1,229 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/subgate/subgate"
+)
+
+// BenchmarkCreateSubUser measures creates with an initial give, one at a
+// time and from parallel clients.
+func BenchmarkCreateSubUser(b *testing.B) {
+	st := openStore(b)
+	ctx := context.Background()
+	r := &subgate.Reseller{Name: "bench"}
+	if err := st.CreateReseller(ctx, r); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := st.CreditPool(ctx, subgate.PoolCredit{ResellerID: r.ID, Product: subgate.ProductResidential, Bytes: subgate.MaxBytes}); err != nil {
+		b.Fatal(err)
+	}
+	var n atomic.Int64
+	create := func(b *testing.B) {
+		u := newSubUser(r.ID, fmt.Sprintf("bench_%d", n.Add(1)))
+		if err := st.CreateSubUser(ctx, u, map[subgate.Product]int64{subgate.ProductResidential: 1000}, ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("serial", func(b *testing.B) {
+		start := time.Now()
+		for b.Loop() {
+			create(b)
+		}
+		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "creates/s")
+	})
+	b.Run("parallel", func(b *testing.B) {
+		start := time.Now()
+		b.SetParallelism(4)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				create(b)
+			}
+		})
+		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "creates/s")
+	})
+}
+
+// bulkRows is the size of the list benchmark's data set.
+const bulkRows = 1_000_000
+
+// BenchmarkList1M lists and searches pages of 50 over a million sub-users
+// loaded with COPY, and reports the p50 and p99 latency of a page.
+func BenchmarkList1M(b *testing.B) {
+	db := newTestDB(b)
+	st := db.open(b)
+	ctx := context.Background()
+	big := &subgate.Reseller{Name: "big"}
+	small := &subgate.Reseller{Name: "small"}
+	for _, r := range []*subgate.Reseller{big, small} {
+		if err := st.CreateReseller(ctx, r); err != nil {
+			b.Fatal(err)
+		}
+	}
+	start := time.Now()
+	bulkLoad(b, db, st, big.ID, small.ID)
+	b.Logf("loaded %d sub-users in %v", bulkRows, time.Since(start).Round(time.Millisecond))
+
+	cases := []struct {
+		name string
+		f    subgate.SubUserFilter
+	}{
+		{"reseller/id", subgate.SubUserFilter{Scope: subgate.Scope(big.ID)}},
+		{"reseller/username", subgate.SubUserFilter{Scope: subgate.Scope(big.ID), Sort: subgate.SortUsername}},
+		{"reseller/used-desc", subgate.SubUserFilter{Scope: subgate.Scope(big.ID), Sort: subgate.SortUsed, Desc: true}},
+		{"reseller/status-active", subgate.SubUserFilter{Scope: subgate.Scope(big.ID), Status: subgate.StatusActive, Sort: subgate.SortCreatedAt}},
+		{"admin/available", subgate.SubUserFilter{Sort: subgate.SortAvailable}},
+		{"search/rare", subgate.SubUserFilter{Scope: subgate.Scope(big.ID), Search: "0424242"}},
+		{"search/common", subgate.SubUserFilter{Scope: subgate.Scope(big.ID), Search: "falcon"}},
+		{"search/note", subgate.SubUserFilter{Search: "invoice 77"}},
+		{"search/short", subgate.SubUserFilter{Scope: subgate.Scope(big.ID), Search: "q7"}},
+		{"reseller/id-with-total", subgate.SubUserFilter{Scope: subgate.Scope(big.ID), WithTotal: true}},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			var lat []time.Duration
+			f := c.f
+			f.Limit = 50
+			for b.Loop() {
+				t := time.Now()
+				page, err := st.SubUsers(ctx, f)
+				if err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, time.Since(t))
+				// Walk forward by cursor, starting over at the end.
+				f.After = page.Next
+			}
+			reportLatency(b, lat)
+		})
+	}
+}
+
+// reportLatency adds p50 and p99 of the measured calls to the results.
+func reportLatency(b *testing.B, lat []time.Duration) {
+	slices.Sort(lat)
+	at := func(q float64) float64 {
+		return float64(lat[min(len(lat)-1, int(q*float64(len(lat))))].Microseconds()) / 1000
+	}
+	b.ReportMetric(at(0.50), "p50-ms")
+	b.ReportMetric(at(0.99), "p99-ms")
+}
+
+var words = []string{"falcon", "river", "stone", "maple", "orbit", "cedar", "pixel", "harbor", "ember", "quartz",
+	"willow", "comet", "delta", "spruce", "nova", "atlas"}
+
+// bulkLoad copies bulkRows sub-users with one balance each into the store:
+// 95% belong to big. Every row shares one sealed password.
+func bulkLoad(b *testing.B, db *testDB, st interface{ Close() error }, big, small int64) {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, db.url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	sealed, err := testCipher(b).Seal([]byte("bench-password"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	created := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	statuses := []string{"active", "active", "active", "disabled"}
+	users := make([][]any, 0, bulkRows)
+	for i := range bulkRows {
+		reseller := big
+		if i%20 == 19 {
+			reseller = small
+		}
+		w1, w2 := words[rng.IntN(len(words))], words[rng.IntN(len(words))]
+		avail, used := rng.Int64N(50_000_000_000), rng.Int64N(50_000_000_000)
+		note := ""
+		if i%10 == 0 {
+			note = fmt.Sprintf("invoice %d paid", rng.IntN(100_000))
+		}
+		at := created.Add(time.Duration(i) * time.Second)
+		users = append(users, []any{int64(i + 1), subgate.NewHash(), reseller, fmt.Sprintf("u%s_%07d", w1[:3], i), sealed,
+			strings.ToUpper(w1[:1]) + w1[1:] + " " + w2, note, statuses[i%len(statuses)], avail, used, at, at, int64(i + 1)})
+	}
+	_, err = conn.CopyFrom(ctx, pgx.Identifier{"subusers"},
+		[]string{"id", "hash", "reseller_id", "username", "password", "name", "note", "status", "created_at", "updated_at", "seq"},
+		pgx.CopyFromSlice(len(users), func(i int) ([]any, error) {
+			u := users[i]
+			return []any{u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[10], u[11], u[12]}, nil
+		}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, err = conn.CopyFrom(ctx, pgx.Identifier{"totals"}, []string{"subuser_id", "reseller_id", "available", "used"},
+		pgx.CopyFromSlice(len(users), func(i int) ([]any, error) {
+			return []any{users[i][0], users[i][2], users[i][8], users[i][9]}, nil
+		}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, err = conn.CopyFrom(ctx, pgx.Identifier{"balances"}, []string{"subuser_id", "product", "available", "used"},
+		pgx.CopyFromSlice(len(users), func(i int) ([]any, error) {
+			return []any{users[i][0], "res", users[i][8], users[i][9]}, nil
+		}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, q := range []string{
+		`SELECT setval('subusers_id_seq', (SELECT max(id) FROM subusers))`,
+		`SELECT setval('subuser_seq', (SELECT max(seq) FROM subusers))`,
+		`UPDATE resellers r SET live_subusers = (SELECT count(*) FROM subusers s WHERE s.reseller_id = r.id)`,
+		// What autovacuum would do soon after such a load: statistics and a
+		// visibility map for index-only counts.
+		`VACUUM ANALYZE subusers`, `VACUUM ANALYZE balances`, `VACUUM ANALYZE totals`,
+	} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkFlushWide measures one node's flush of a second's usage of 1000
+// sub-users: one item and one lease release each.
+func BenchmarkFlushWide(b *testing.B) {
+	st := openStore(b)
+	ctx := context.Background()
+	r := &subgate.Reseller{Name: "wide"}
+	if err := st.CreateReseller(ctx, r); err != nil {
+		b.Fatal(err)
+	}
+	res := subgate.ProductResidential
+	if _, err := st.CreditPool(ctx, subgate.PoolCredit{ResellerID: r.ID, Product: res, Bytes: subgate.MaxBytes}); err != nil {
+		b.Fatal(err)
+	}
+	const users = 1000
+	ids := make([]int64, users)
+	for i := range ids {
+		u := newSubUser(r.ID, fmt.Sprintf("wide_%d", i))
+		if err := st.CreateSubUser(ctx, u, map[subgate.Product]int64{res: 1 << 40}, ""); err != nil {
+			b.Fatal(err)
+		}
+		ids[i] = u.ID
+	}
+	n := 0
+	for b.Loop() {
+		now := time.Now()
+		batch := subgate.UsageBatch{ID: fmt.Sprint("wide-", n), Node: "n1", Now: now, LeaseTTL: time.Minute}
+		for _, id := range ids {
+			batch.Items = append(batch.Items, subgate.UsageItem{SubUserID: id, Product: res, Hour: subgate.HourOf(now), Bytes: 1000})
+			batch.Release = append(batch.Release, subgate.LeaseRelease{SubUserID: id, Product: res, Bytes: 10})
+		}
+		if err := st.FlushUsage(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/flush")
+}

@@ -1,0 +1,194 @@
+// Package postgres implements subgate.Store on PostgreSQL with pgx. It is the
+// store for several gateway nodes sharing one database: every read-then-write
+// on a sub-user locks its row, pool changes are conditional updates, and
+// sub-user changes are numbered under an advisory lock so commit order equals
+// Seq order (and announced with NOTIFY, see ListenChanges).
+//
+// Transactions take locks in one order, so they queue rather than deadlock:
+// sub-user rows (several in ascending id), then an idempotency key, then the
+// reseller's live count, then pools (by product), then the change lock, held
+// to commit. The statements of a write are pipelined: a transfer or a lease
+// costs a few round trips, and a flush the same handful for one sub-user or
+// thousands.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/subgate/subgate"
+	"github.com/subgate/subgate/internal/storeutil"
+)
+
+// Store is a subgate.Store on a PostgreSQL connection pool.
+type Store struct {
+	pool   *pgxpool.Pool
+	cipher subgate.Cipher
+	// now is the clock for timestamps the store sets itself.
+	now func() time.Time
+	// housekeeping runs at most once a period of flush time.
+	housekeeping storeutil.Throttle
+}
+
+var _ subgate.Store = (*Store)(nil)
+
+// defaultMaxConns applies when the URL does not say pool_max_conns: metering
+// flushes, lease requests and API writes run at once on a gateway node.
+const defaultMaxConns = 16
+
+// Open connects to url, applies pending migrations and returns the store.
+// Proxy passwords are sealed with cipher. Connection parameters such as
+// search_path or pool_max_conns may be given in the URL.
+func Open(ctx context.Context, url string, cipher subgate.Cipher) (*Store, error) {
+	if cipher == nil {
+		return nil, errors.New("postgres: a cipher is required")
+	}
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		cfg.MaxConns = defaultMaxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if err := migrate(ctx, pool); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	return &Store{pool: pool, cipher: cipher, now: time.Now}, nil
+}
+
+// Pool exposes the connection pool to other PostgreSQL-backed parts of a
+// node (LISTEN/NOTIFY, routing tables) so they share connections.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Close closes the pool.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// stamp is the store's clock at the precision PostgreSQL keeps, so a value
+// returned from a write equals the one read back later.
+func (s *Store) stamp() time.Time { return dbTime(s.now()) }
+
+// dbTime rounds a time to what a timestamptz column holds.
+func dbTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+func dbTimePtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := dbTime(*t)
+	return &v
+}
+
+// utcPtr normalises a time read from the database.
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := t.UTC()
+	return &v
+}
+
+// maxTxAttempts bounds retries of a transaction PostgreSQL aborted to break a
+// deadlock; lock order makes them rare, retrying makes them harmless.
+const maxTxAttempts = 3
+
+// inTx runs fn in a transaction and commits it when fn returns nil.
+func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	var err error
+	for range maxTxAttempts {
+		err = pgx.BeginFunc(ctx, s.pool, fn)
+		if !retryable(err) {
+			break
+		}
+	}
+	return dbError(err)
+}
+
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
+}
+
+// dbError keeps domain errors and wraps anything else as an internal error.
+func dbError(err error) error {
+	var de *subgate.Error
+	if err == nil || errors.As(err, &de) {
+		return err
+	}
+	return fmt.Errorf("postgres: %w", err)
+}
+
+// uniqueViolation reports whether err broke the named unique index.
+func uniqueViolation(err error, constraint string) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505" && (constraint == "" || pe.ConstraintName == constraint)
+}
+
+// changeLockKey guards drawing from subuser_seq: it is taken last in a
+// transaction and held until commit, so Seq order is commit order.
+const changeLockKey int64 = 0x5375_6267_6368_6e67 // "Subgchng"
+
+// seqSteps give sub-user id a new change number, stored in *seq. The row
+// must already be locked by the transaction, and nothing may be locked after
+// these steps.
+func seqSteps(id int64, seq *int64) []step {
+	return []step{
+		{sql: `SELECT pg_advisory_xact_lock($1)`, args: []any{changeLockKey}, scan: []any{new(any)}},
+		{sql: `UPDATE subusers SET seq = nextval('subuser_seq') WHERE id = $1 RETURNING seq`, args: []any{id}, scan: []any{seq}},
+		// Delivered at commit, to every node listening (see ListenChanges).
+		{sql: `SELECT pg_notify('` + changeChannel + `', currval('subuser_seq')::text)`, scan: []any{new(any)}},
+	}
+}
+
+// step is one statement of a pipelined batch and what to do with its result.
+type step struct {
+	sql   string
+	args  []any
+	check func(pgconn.CommandTag) error // judges an Exec result
+	scan  []any                         // receives the one row a statement returns
+}
+
+// runSteps sends steps in one round trip and stops at the first error; the
+// caller's transaction then rolls back whatever ran before it.
+func runSteps(ctx context.Context, tx pgx.Tx, steps ...step) error {
+	b := &pgx.Batch{}
+	for _, st := range steps {
+		b.Queue(st.sql, st.args...)
+	}
+	br := tx.SendBatch(ctx, b)
+	for _, st := range steps {
+		var err error
+		if st.scan != nil {
+			err = br.QueryRow().Scan(st.scan...)
+		} else {
+			var tag pgconn.CommandTag
+			tag, err = br.Exec()
+			if err == nil && st.check != nil {
+				err = st.check(tag)
+			}
+		}
+		if err != nil {
+			br.Close()
+			return err
+		}
+	}
+	return br.Close()
+}

@@ -1,0 +1,404 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/subgate/subgate"
+)
+
+// selectSubUsers reads sub-user rows aliased s with their balances, in one
+// round trip; IPsUsed counts the egress records of the stored day window.
+// A WHERE clause on s follows.
+const selectSubUsers = `SELECT s.id, s.hash, s.reseller_id, s.username, s.password, s.name, s.note, s.email,
+	s.dashboard_password_hash, s.private_pool, s.status, s.limit_daily, s.limit_monthly, s.limit_lifetime,
+	s.limit_usage_cap, s.limit_ip_usage_cap, s.limit_max_concurrency, s.day_key, s.day_used, s.month_key,
+	s.month_used, (SELECT count(*) FROM egress e WHERE e.subuser_id = s.id AND e.day_key = s.day_key),
+	s.expires_at, s.allow_ips, s.created_at, s.updated_at, s.deleted_at, s.seq,
+	coalesce(bal.products, '{}'), coalesce(bal.available, '{}'), coalesce(bal.used, '{}')
+	FROM subusers s LEFT JOIN LATERAL (
+		SELECT array_agg(b.product ORDER BY b.product) AS products,
+			array_agg(b.available ORDER BY b.product) AS available,
+			array_agg(b.used ORDER BY b.product) AS used
+		FROM balances b WHERE b.subuser_id = s.id) bal ON true`
+
+// subUserRow is a scanned row before its password is opened.
+type subUserRow struct {
+	u      *subgate.SubUser
+	sealed []byte
+}
+
+func scanSubUser(row pgx.Row) (subUserRow, error) {
+	u := &subgate.SubUser{}
+	var sealed []byte
+	var status string
+	var ips, products []string
+	var available, used []int64
+	l, w := &u.Limits, &u.Usage
+	err := row.Scan(&u.ID, &u.Hash, &u.ResellerID, &u.Username, &sealed, &u.Name, &u.Note, &u.Email,
+		&u.DashboardPasswordHash, &u.PrivatePool, &status, &l.Daily, &l.Monthly, &l.Lifetime,
+		&l.UsageCap, &l.IPUsageCap, &l.MaxConcurrency, &w.DayKey, &w.Day, &w.MonthKey,
+		&w.Month, &w.IPsUsed, &u.ExpiresAt, &ips, &u.CreatedAt, &u.UpdatedAt, &u.DeletedAt, &u.Seq,
+		&products, &available, &used)
+	if err != nil {
+		return subUserRow{}, err
+	}
+	if len(available) != len(products) || len(used) != len(products) {
+		return subUserRow{}, fmt.Errorf("sub-user %d: balances changed while read", u.ID)
+	}
+	u.Traffic = make(map[subgate.Product]subgate.Traffic, len(products))
+	for i, p := range products {
+		u.Traffic[subgate.Product(p)] = subgate.Traffic{Available: available[i], Used: used[i]}
+	}
+	u.Status = subgate.Status(status)
+	u.ExpiresAt, u.DeletedAt = utcPtr(u.ExpiresAt), utcPtr(u.DeletedAt)
+	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
+	for _, s := range ips {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return subUserRow{}, fmt.Errorf("sub-user %d: allow_ips: %w", u.ID, err)
+		}
+		u.AllowIPs = append(u.AllowIPs, p)
+	}
+	return subUserRow{u: u, sealed: sealed}, nil
+}
+
+// loadSubUsers reads the sub-users a query selects (selectSubUsers)
+// with opened passwords, in the query's order.
+func (s *Store) loadSubUsers(ctx context.Context, q querier, sql string, args ...any) ([]*subgate.SubUser, error) {
+	rows, err := q.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	scanned, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (subUserRow, error) { return scanSubUser(row) })
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*subgate.SubUser, len(scanned))
+	for i, r := range scanned {
+		pw, err := s.cipher.Open(r.sealed)
+		if err != nil {
+			return nil, fmt.Errorf("sub-user %d: open password: %w", r.u.ID, err)
+		}
+		r.u.Password = string(pw)
+		out[i] = r.u
+	}
+	return out, nil
+}
+
+// loadOne reads one sub-user selected by where (on alias s) or ENOTFOUND.
+func (s *Store) loadOne(ctx context.Context, q querier, where string, args ...any) (*subgate.SubUser, error) {
+	us, err := s.loadSubUsers(ctx, q, selectSubUsers+` WHERE `+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	if len(us) == 0 {
+		return nil, subgate.NotFound("sub-user")
+	}
+	return us[0], nil
+}
+
+// lockSubUser locks a live sub-user row of scope for the rest of tx and
+// reads it.
+func (s *Store) lockSubUser(ctx context.Context, tx pgx.Tx, scope subgate.Scope, id int64) (*subgate.SubUser, error) {
+	return s.lockOne(ctx, tx, `s.id = $1 AND s.deleted_at IS NULL AND ($2 = 0 OR s.reseller_id = $2)`, id, int64(scope))
+}
+
+// lockOne locks the sub-user row where selects and then reads it, in one
+// round trip. The read is a statement of its own: a locking statement that
+// waited for another transaction sees that transaction's row but evaluates
+// its subqueries (the balances) in the snapshot it started with.
+func (s *Store) lockOne(ctx context.Context, tx pgx.Tx, where string, args ...any) (*subgate.SubUser, error) {
+	b := &pgx.Batch{}
+	b.Queue(`SELECT s.id FROM subusers s WHERE `+where+` FOR UPDATE`, args...)
+	b.Queue(selectSubUsers+` WHERE `+where, args...)
+	br := tx.SendBatch(ctx, b)
+	defer br.Close()
+	var id int64
+	if err := br.QueryRow().Scan(&id); errors.Is(err, pgx.ErrNoRows) {
+		return nil, subgate.NotFound("sub-user")
+	} else if err != nil {
+		return nil, err
+	}
+	us, err := s.loadSubUsers(ctx, batchQuerier{br}, "")
+	if err != nil {
+		return nil, err
+	}
+	if len(us) != 1 {
+		return nil, fmt.Errorf("sub-user %d: locked but read %d rows", id, len(us))
+	}
+	return us[0], br.Close()
+}
+
+// batchQuerier reads the next result of a batch as if it were a query.
+type batchQuerier struct{ br pgx.BatchResults }
+
+func (q batchQuerier) Query(context.Context, string, ...any) (pgx.Rows, error) { return q.br.Query() }
+
+func (q batchQuerier) QueryRow(context.Context, string, ...any) pgx.Row { return q.br.QueryRow() }
+
+// SubUser finds a live sub-user by numeric id or hash.
+func (s *Store) SubUser(ctx context.Context, scope subgate.Scope, ref string) (*subgate.SubUser, error) {
+	col, arg := "s.hash", any(ref)
+	if id, ok := subgate.IsNumericRef(ref); ok {
+		col, arg = "s.id", id
+	}
+	u, err := s.loadOne(ctx, s.pool, col+` = $1 AND s.deleted_at IS NULL AND ($2 = 0 OR s.reseller_id = $2)`, arg, int64(scope))
+	return u, dbError(err)
+}
+
+// SubUserByUsername finds a live sub-user by its exact username.
+func (s *Store) SubUserByUsername(ctx context.Context, username string) (*subgate.SubUser, error) {
+	u, err := s.loadOne(ctx, s.pool, `lower(s.username) = lower($1) AND s.username = $1 AND s.deleted_at IS NULL`, username)
+	return u, dbError(err)
+}
+
+// CreateSubUser inserts u and gives its initial traffic from the pool.
+func (s *Store) CreateSubUser(ctx context.Context, u *subgate.SubUser, initial map[subgate.Product]int64, key string) error {
+	sealed, err := s.cipher.Seal([]byte(u.Password))
+	if err != nil {
+		return fmt.Errorf("postgres: seal password: %w", err)
+	}
+	created := s.stamp()
+	var firstID int64
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		first, err := claimKey(ctx, tx, ledgerKey{ResellerID: u.ResellerID, Key: key, Op: "create"})
+		if err != nil {
+			return err
+		}
+		if first != nil {
+			firstID = first.SubUserID
+			return nil
+		}
+		if err := insertSubUser(ctx, tx, u, sealed, created); err != nil {
+			return err
+		}
+		var total int64
+		for _, b := range initial {
+			total += b
+		}
+		steps := []step{countLive(u.ResellerID, 1), {sql: `INSERT INTO totals (subuser_id, reseller_id, available) VALUES ($1, $2, $3)`,
+			args: []any{u.ID, u.ResellerID, total}}}
+		if key != "" {
+			steps = append(steps, step{sql: `UPDATE ledger_keys SET subuser_id = $3 WHERE reseller_id = $1 AND key = $2`,
+				args: []any{u.ResellerID, key, u.ID}})
+		}
+		steps = append(steps, giveInitial(u, initial, key, created)...)
+		return runSteps(ctx, tx, append(steps, seqSteps(u.ID, &u.Seq)...)...)
+	})
+	if err != nil {
+		return err
+	}
+	if firstID != 0 {
+		got, err := s.loadOne(ctx, s.pool, `s.id = $1`, firstID)
+		if err != nil {
+			return dbError(err)
+		}
+		*u = *got
+		return nil
+	}
+	u.CreatedAt, u.UpdatedAt = created, created
+	u.ExpiresAt = dbTimePtr(u.ExpiresAt)
+	u.Usage, u.DeletedAt = subgate.WindowUsage{}, nil
+	u.Traffic = map[subgate.Product]subgate.Traffic{}
+	for p, b := range initial {
+		u.Traffic[p] = subgate.Traffic{Available: b}
+	}
+	if len(u.AllowIPs) == 0 {
+		u.AllowIPs = nil
+	}
+	return nil
+}
+
+func insertSubUser(ctx context.Context, tx pgx.Tx, u *subgate.SubUser, sealed []byte, created time.Time) error {
+	l := u.Limits
+	err := tx.QueryRow(ctx, `INSERT INTO subusers (hash, reseller_id, username, password, name, note, email,
+			dashboard_password_hash, private_pool, status, limit_daily, limit_monthly, limit_lifetime,
+			limit_usage_cap, limit_ip_usage_cap, limit_max_concurrency, expires_at, allow_ips,
+			created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19)
+		RETURNING id`,
+		u.Hash, u.ResellerID, u.Username, sealed, u.Name, u.Note, u.Email, u.DashboardPasswordHash, u.PrivatePool,
+		string(u.Status), l.Daily, l.Monthly, l.Lifetime, l.UsageCap, l.IPUsageCap, l.MaxConcurrency,
+		dbTimePtr(u.ExpiresAt), prefixStrings(u.AllowIPs), created).Scan(&u.ID)
+	switch {
+	case uniqueViolation(err, "subusers_username_live"):
+		return subgate.Errorf(subgate.ECONFLICT, "username %s is taken", u.Username)
+	case uniqueViolation(err, "subusers_hash_key"):
+		return subgate.Errorf(subgate.ECONFLICT, "hash %s is taken", u.Hash)
+	case isForeignKeyViolation(err):
+		return subgate.NotFound("reseller")
+	}
+	return err
+}
+
+// countLive adjusts a reseller's count of live sub-users.
+func countLive(resellerID, delta int64) step {
+	return step{sql: `UPDATE resellers SET live_subusers = live_subusers + $2 WHERE id = $1`, args: []any{resellerID, delta}}
+}
+
+func isForeignKeyViolation(err error) bool {
+	var pe interface{ SQLState() string }
+	return errors.As(err, &pe) && pe.SQLState() == "23503"
+}
+
+// giveInitial creates the balances of a new sub-user and moves their bytes
+// from the pool, in product order so concurrent creates lock pools alike.
+func giveInitial(u *subgate.SubUser, initial map[subgate.Product]int64, key string, at time.Time) []step {
+	var steps []step
+	for _, p := range sortedProducts(initial) {
+		b := initial[p]
+		steps = append(steps, step{sql: `INSERT INTO balances (subuser_id, product, available) VALUES ($1, $2, $3)`,
+			args: []any{u.ID, string(p), b}})
+		if b > 0 {
+			steps = append(steps, movePool(u.ResellerID, p, -b), addLedger(subgate.LedgerEntry{ResellerID: u.ResellerID,
+				SubUserID: u.ID, Product: p, Kind: subgate.LedgerGive, Bytes: b, IdempotencyKey: key, CreatedAt: at}))
+		}
+	}
+	return steps
+}
+
+func prefixStrings(ps []netip.Prefix) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.String()
+	}
+	return out
+}
+
+// UpdateSubUser applies the set fields of upd to a live sub-user of scope.
+func (s *Store) UpdateSubUser(ctx context.Context, scope subgate.Scope, id int64, upd subgate.SubUserUpdate, at time.Time) (*subgate.SubUser, error) {
+	sets, args, err := s.updateSets(upd)
+	if err != nil {
+		return nil, err
+	}
+	var out *subgate.SubUser
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := s.lockSubUser(ctx, tx, scope, id); err != nil {
+			return err
+		}
+		args := append(args, dbTime(at), id)
+		sets := append(sets, fmt.Sprintf("updated_at = $%d", len(args)-1))
+		var seq int64
+		err := runSteps(ctx, tx, append([]step{{sql: `UPDATE subusers SET ` + strings.Join(sets, ", ") +
+			fmt.Sprintf(` WHERE id = $%d`, len(args)), args: args}}, seqSteps(id, &seq)...)...)
+		if uniqueViolation(err, "subusers_username_live") {
+			return subgate.Errorf(subgate.ECONFLICT, "username %s is taken", *upd.Username)
+		}
+		if err != nil {
+			return err
+		}
+		out, err = s.loadOne(ctx, tx, `s.id = $1`, id)
+		return err
+	})
+	return out, err
+}
+
+// updateSets turns the set fields of upd into SET clauses and arguments.
+func (s *Store) updateSets(upd subgate.SubUserUpdate) ([]string, []any, error) {
+	var sets []string
+	var args []any
+	set := func(col string, v any) {
+		args = append(args, v)
+		sets = append(sets, fmt.Sprintf("%s = $%d", col, len(args)))
+	}
+	if upd.Username != nil {
+		set("username", *upd.Username)
+	}
+	if upd.Password != nil {
+		sealed, err := s.cipher.Seal([]byte(*upd.Password))
+		if err != nil {
+			return nil, nil, fmt.Errorf("postgres: seal password: %w", err)
+		}
+		set("password", sealed)
+	}
+	if upd.Name != nil {
+		set("name", *upd.Name)
+	}
+	if upd.Note != nil {
+		set("note", *upd.Note)
+	}
+	if upd.Email != nil {
+		set("email", *upd.Email)
+	}
+	if upd.DashboardPasswordHash != nil {
+		set("dashboard_password_hash", *upd.DashboardPasswordHash)
+	}
+	if upd.PrivatePool != nil {
+		set("private_pool", *upd.PrivatePool)
+	}
+	if upd.Status != nil {
+		set("status", string(*upd.Status))
+	}
+	if l := upd.Limits; l != nil {
+		set("limit_daily", l.Daily)
+		set("limit_monthly", l.Monthly)
+		set("limit_lifetime", l.Lifetime)
+		set("limit_usage_cap", l.UsageCap)
+		set("limit_ip_usage_cap", l.IPUsageCap)
+		set("limit_max_concurrency", l.MaxConcurrency)
+	}
+	if upd.ExpiresAt != nil {
+		set("expires_at", dbTimePtr(*upd.ExpiresAt))
+	}
+	if upd.AllowIPs != nil {
+		set("allow_ips", prefixStrings(*upd.AllowIPs))
+	}
+	return sets, args, nil
+}
+
+// DeleteSubUser soft-deletes a sub-user and returns its unleased available
+// bytes to the pool; leased bytes stay until flushed or released.
+func (s *Store) DeleteSubUser(ctx context.Context, scope subgate.Scope, id int64, at time.Time) error {
+	at = dbTime(at)
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		u, err := s.lockSubUser(ctx, tx, scope, id)
+		if err != nil {
+			return err
+		}
+		leased, err := liveLeases(ctx, tx, id, at)
+		if err != nil {
+			return err
+		}
+		steps := []step{countLive(u.ResellerID, -1)}
+		var returned int64
+		for _, p := range sortedProducts(u.Traffic) {
+			if back := u.Traffic[p].Available - leased[p]; back > 0 {
+				steps = append(steps, returnToPool(u, p, back, at)...)
+				returned += back
+			}
+		}
+		steps = append(steps,
+			step{sql: `UPDATE subusers SET deleted_at = $2, updated_at = $2 WHERE id = $1`, args: []any{id, at}},
+			step{sql: `UPDATE totals SET live = false, available = available - $2 WHERE subuser_id = $1`, args: []any{id, returned}})
+		var seq int64
+		return runSteps(ctx, tx, append(steps, seqSteps(id, &seq)...)...)
+	})
+}
+
+// returnToPool moves bytes from a sub-user's available balance to its pool
+// with a ledger return; the caller adjusts the totals.
+func returnToPool(u *subgate.SubUser, p subgate.Product, b int64, at time.Time) []step {
+	return []step{
+		{sql: `UPDATE balances SET available = available - $3 WHERE subuser_id = $1 AND product = $2`, args: []any{u.ID, string(p), b}},
+		movePool(u.ResellerID, p, b),
+		addLedger(subgate.LedgerEntry{ResellerID: u.ResellerID, SubUserID: u.ID, Product: p,
+			Kind: subgate.LedgerReturn, Bytes: b, CreatedAt: at}),
+	}
+}
+
+func sortedProducts[V any](m map[subgate.Product]V) []subgate.Product {
+	ps := make([]subgate.Product, 0, len(m))
+	for p := range m {
+		ps = append(ps, p)
+	}
+	slices.Sort(ps)
+	return ps
+}

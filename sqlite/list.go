@@ -1,0 +1,237 @@
+package sqlite
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/subgate/subgate"
+	"github.com/subgate/subgate/internal/storeutil"
+)
+
+// sortColumns maps list orders to columns; each has an index per reseller
+// and one across resellers, both over live rows and ending in id.
+var sortColumns = map[subgate.SubUserSort]string{
+	subgate.SortID:        "s.id",
+	subgate.SortUsername:  "s.username",
+	subgate.SortCreatedAt: "s.created_at",
+	subgate.SortUsed:      "s.total_used",
+	subgate.SortAvailable: "s.total_available",
+	subgate.SortStatus:    "s.status",
+}
+
+// cursorOf is the cursor after u; created_at positions hold the column's
+// Unix nanoseconds.
+func cursorOf(u *subgate.SubUser, f subgate.SubUserFilter) storeutil.Cursor {
+	c := storeutil.CursorAfter(u, f)
+	if f.Sort == subgate.SortCreatedAt {
+		c.N = u.CreatedAt.UnixNano()
+	}
+	return c
+}
+
+// cursorValue is the cursor's sort value as the column holds it.
+func cursorValue(c storeutil.Cursor) any {
+	if c.Sort == subgate.SortUsername || c.Sort == subgate.SortStatus {
+		return c.T
+	}
+	return c.N
+}
+
+// listQuery collects the FROM and WHERE clauses of a list.
+type listQuery struct {
+	where []string
+	args  []any
+	// viaIndex drives the list from the trigram index in id order (joined
+	// as f) instead of from a sort index.
+	viaIndex bool
+	// oneOff marks text that embeds literal ids, not worth a cached statement.
+	oneOff bool
+}
+
+func (q *listQuery) db(s *Store) querier {
+	if q.oneOff {
+		return raw(s.read)
+	}
+	return s.read
+}
+
+func (q *listQuery) from() string {
+	if q.viaIndex {
+		return "subusers_fts f JOIN subusers s ON s.id = f.rowid"
+	}
+	return "subusers s"
+}
+
+func (q *listQuery) add(cond string, args ...any) {
+	q.where = append(q.where, cond)
+	q.args = append(q.args, args...)
+}
+
+func (q *listQuery) sql() string { return strings.Join(q.where, " AND ") }
+
+// SubUsers implements subgate.Store.
+func (s *Store) SubUsers(ctx context.Context, f subgate.SubUserFilter) (*subgate.SubUserPage, error) {
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	var q listQuery
+	q.add("s.deleted_at IS NULL")
+	if f.Scope != 0 {
+		q.add("s.reseller_id = ?", int64(f.Scope))
+	}
+	if f.Status != "" {
+		q.add("s.status = ?", string(f.Status))
+	}
+	search := strings.TrimSpace(f.Search)
+	if search != "" {
+		if err := s.addSearch(ctx, &q, search, f); err != nil {
+			return nil, err
+		}
+	}
+	page := &subgate.SubUserPage{Total: -1}
+	if f.WithTotal {
+		n, err := s.count(ctx, q, f, search)
+		if err != nil {
+			return nil, err
+		}
+		page.Total = n
+	}
+	items, err := s.pageOf(ctx, q, f)
+	if err != nil {
+		return nil, err
+	}
+	if len(items) > f.Limit {
+		items = items[:f.Limit]
+		page.Next = cursorOf(items[len(items)-1], f).Encode()
+	}
+	page.Items = items
+	return page, nil
+}
+
+func (s *Store) pageOf(ctx context.Context, q listQuery, f subgate.SubUserFilter) ([]*subgate.SubUser, error) {
+	col, dir, cmp := sortColumns[f.Sort], "ASC", ">"
+	if f.Desc {
+		dir, cmp = "DESC", "<"
+	}
+	offset := f.Offset
+	if f.After != "" {
+		c, err := storeutil.DecodeCursor(f.After, f)
+		if err != nil {
+			return nil, err
+		}
+		if q.viaIndex {
+			q.add("f.rowid "+cmp+" ?", c.ID)
+		} else if f.Sort == subgate.SortID {
+			q.add("s.id "+cmp+" ?", c.ID)
+		} else {
+			q.add("("+col+", s.id) "+cmp+" (?, ?)", cursorValue(c), c.ID)
+		}
+		offset = 0
+	}
+	order := col + " " + dir
+	if q.viaIndex {
+		order = "f.rowid " + dir // the same order as s.id, in the index's own terms
+	} else if f.Sort != subgate.SortID {
+		order += ", s.id " + dir
+	}
+	args := append(q.args, f.Limit+1, offset)
+	return s.querySubUsers(ctx, q.db(s), `SELECT `+subUserColumns+` FROM `+q.from()+` WHERE `+q.sql()+
+		` ORDER BY `+order+` LIMIT ? OFFSET ?`, args...)
+}
+
+func (s *Store) count(ctx context.Context, q listQuery, f subgate.SubUserFilter, search string) (int64, error) {
+	var n int64
+	if search == "" && f.Status == "" {
+		// Every live sub-user matches: the per-reseller counters answer at once.
+		query, args := `SELECT coalesce(sum(live_subusers), 0) FROM resellers`, []any{}
+		if f.Scope != 0 {
+			query, args = query+` WHERE id = ?`, append(args, int64(f.Scope))
+		}
+		err := s.read.QueryRowContext(ctx, query, args...).Scan(&n)
+		return n, err
+	}
+	err := q.db(s).QueryRowContext(ctx, `SELECT count(*) FROM `+q.from()+` WHERE `+q.sql(), q.args...).Scan(&n)
+	return n, err
+}
+
+// defaultRareMatches bounds how many trigram-index hits make a rare search
+// term: rare terms are fetched by id and sorted, which costs about one row
+// read per hit, and counting up to this many hits stays cheap.
+const defaultRareMatches = 2000
+
+// addSearch adds the case-insensitive substring condition and picks how to
+// find the matches. Terms of three characters or more can use the trigram
+// index: a rare term is fetched by id; a common term listed in id order
+// over a large scope is read in the index's own (id) order. Everything else
+// filters rows while walking the sort index, where a page fills quickly
+// because matches are dense. The LIKE condition always applies, so every
+// strategy returns exactly the same rows.
+func (s *Store) addSearch(ctx context.Context, q *listQuery, term string, f subgate.SubUserFilter) error {
+	like := "%" + escapeLike(term) + "%"
+	q.add(`(s.username LIKE ? ESCAPE '\' OR s.name LIKE ? ESCAPE '\' OR s.note LIKE ? ESCAPE '\')`, like, like, like)
+	if utf8.RuneCountInString(term) < 3 {
+		return nil
+	}
+	ids, err := s.trigramIDs(ctx, term, s.rareMatches+1)
+	if err != nil {
+		return err
+	}
+	if len(ids) <= s.rareMatches {
+		in := make([]string, len(ids))
+		for i, id := range ids {
+			in[i] = strconv.FormatInt(id, 10)
+		}
+		q.add("s.id IN (" + strings.Join(in, ",") + ")")
+		q.oneOff = true
+		return nil
+	}
+	if f.Sort != subgate.SortID {
+		return nil
+	}
+	large, err := s.largeScope(ctx, f.Scope)
+	if err != nil || !large {
+		return err
+	}
+	q.viaIndex = true
+	q.add("f.subusers_fts MATCH ?", ftsPhrase(term))
+	return nil
+}
+
+// largeScope reports whether a scope holds a large share of all live
+// sub-users, so that walking a common term's index hits in id order finds
+// the scope's rows quickly.
+func (s *Store) largeScope(ctx context.Context, scope subgate.Scope) (bool, error) {
+	if scope == 0 {
+		return true, nil
+	}
+	var mine, all int64
+	err := s.read.QueryRowContext(ctx, `SELECT coalesce(sum(CASE WHEN id = ? THEN live_subusers END), 0),
+		coalesce(sum(live_subusers), 0) FROM resellers`, int64(scope)).Scan(&mine, &all)
+	return mine*4 >= all, err
+}
+
+func ftsPhrase(term string) string { return `"` + strings.ReplaceAll(term, `"`, `""`) + `"` }
+
+func (s *Store) trigramIDs(ctx context.Context, term string, limit int) ([]int64, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT rowid FROM subusers_fts WHERE subusers_fts MATCH ? LIMIT ?`, ftsPhrase(term), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+func escapeLike(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(s)
+}

@@ -1,0 +1,132 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/subgate/subgate"
+	"github.com/subgate/subgate/secret"
+)
+
+// TestSearchStrategiesAgree checks that every way of finding search matches
+// (ids from the trigram index, walking the trigram index in id order, and
+// filtering while walking a sort index) returns exactly the rows a plain
+// substring test selects, page after page.
+func TestSearchStrategiesAgree(t *testing.T) {
+	c, err := secret.New(bytes.Repeat([]byte{9}, secret.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(filepath.Join(t.TempDir(), "search.db"), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	big, small := &subgate.Reseller{Name: "big"}, &subgate.Reseller{Name: "small"}
+	for _, r := range []*subgate.Reseller{big, small} {
+		if err := s.CreateReseller(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.CreditPool(ctx, subgate.PoolCredit{ResellerID: r.ID, Product: "res", Bytes: 1e12}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	names := []string{"Alice", "alina", "Bob_x", "CELINE", "Marco Polo", "li"}
+	var all []*subgate.SubUser
+	for i := range 100 {
+		r := big
+		if i%5 == 0 {
+			r = small
+		}
+		u := &subgate.SubUser{ResellerID: r.ID, Username: fmt.Sprintf("user_%03d", i), Password: "pw12345",
+			Name: names[i%len(names)], Note: []string{"", "vip", "ce_x 100%"}[i%3], Status: subgate.StatusActive}
+		if err := s.CreateSubUser(ctx, u, map[subgate.Product]int64{"res": int64(1 + i*7%23)}, ""); err != nil {
+			t.Fatal(err)
+		}
+		if i%11 == 0 {
+			if err := s.DeleteSubUser(ctx, 0, u.ID, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		all = append(all, u)
+	}
+	terms := []string{"user", "ali", "ce_", "LI", "0%", "zzz", "marco polo"}
+	sorts := []struct {
+		sort subgate.SubUserSort
+		desc bool
+	}{{subgate.SortID, false}, {subgate.SortID, true}, {subgate.SortAvailable, true}}
+	scopes := []subgate.Scope{0, subgate.Scope(big.ID), subgate.Scope(small.ID)}
+	for _, rare := range []int{3, 1_000_000} {
+		s.rareMatches = rare
+		for _, term := range terms {
+			for _, so := range sorts {
+				for _, scope := range scopes {
+					want := expectSearch(all, scope, term, so.sort, so.desc)
+					f := subgate.SubUserFilter{Scope: scope, Search: term, Sort: so.sort, Desc: so.desc, Limit: 15, WithTotal: true}
+					var got []int64
+					for pages := 0; pages < 50; pages++ {
+						page, err := s.SubUsers(ctx, f)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if page.Total != int64(len(want)) {
+							t.Fatalf("rare=%d %q %v scope %d: total %d, want %d", rare, term, so, scope, page.Total, len(want))
+						}
+						for _, u := range page.Items {
+							got = append(got, u.ID)
+						}
+						if f.After = page.Next; f.After == "" {
+							break
+						}
+					}
+					if !slices.Equal(got, want) {
+						t.Fatalf("rare=%d %q %v scope %d:\n got %v\nwant %v", rare, term, so, scope, got, want)
+					}
+				}
+			}
+		}
+	}
+}
+
+func expectSearch(all []*subgate.SubUser, scope subgate.Scope, term string, sort subgate.SubUserSort, desc bool) []int64 {
+	term = strings.ToLower(term)
+	var m []*subgate.SubUser
+	for _, u := range all {
+		text := strings.ToLower(u.Username + "\x00" + u.Name + "\x00" + u.Note)
+		if (scope == 0 || u.ResellerID == int64(scope)) && strings.Contains(text, term) {
+			m = append(m, u)
+		}
+	}
+	key := func(u *subgate.SubUser) string {
+		switch sort {
+		case subgate.SortAvailable:
+			return fmt.Sprintf("%020d", u.TotalAvailable())
+		case subgate.SortUsername:
+			return u.Username
+		}
+		return ""
+	}
+	slices.SortFunc(m, func(a, b *subgate.SubUser) int {
+		c := strings.Compare(key(a), key(b))
+		if c == 0 {
+			c = int(a.ID - b.ID)
+		}
+		if desc {
+			return -c
+		}
+		return c
+	})
+	ids := make([]int64, len(m))
+	for i, u := range m {
+		ids[i] = u.ID
+	}
+	return ids
+}
