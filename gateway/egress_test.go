@@ -15,10 +15,14 @@ import (
 // spell that drops the sub-user's in-memory account does not reset it, and
 // neither does a restart (the count starts from the store's).
 func TestIPUsageCapSurvivesIdleAndRestart(t *testing.T) {
+	// The clock starts at noon (the day window must not turn) and is
+	// skewed forward to play an idle spell; the restarted gateway and the
+	// service share it.
 	var skew atomic.Int64
-	e := newEnv(t, func(c *gateway.Config) {
+	e := newEnv(t, atNoon, func(c *gateway.Config) {
 		c.Dialer = &egressDialer{}
-		c.Now = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+		noon := c.Now
+		c.Now = func() time.Time { return noon().Add(time.Duration(skew.Load())) }
 	})
 	u := e.createUser("alice", map[subgate.Product]int64{subgate.ProductAny: gb}, func(c *subgate.SubUserCreate) { c.Limits.IPUsageCap = 1 })
 	c, bad := e.connect("alice-session-one", testPassword, e.origin.addr)
@@ -28,7 +32,7 @@ func TestIPUsageCapSurvivesIdleAndRestart(t *testing.T) {
 	resp, _ := getOver(t, c, e.origin.addr, "/bytes?n=1000")
 	io.Copy(io.Discard, resp.Body)
 	c.Close()
-	waitFor(t, 2*time.Second, "connection closed", func() bool {
+	waitFor(t, patience, "connection closed", func() bool {
 		return metric(t, e, "subgate_gateway_connections_open", "", "") == 0
 	})
 	// Idle for longer than an account is kept: the flush drops it.
@@ -39,7 +43,7 @@ func TestIPUsageCapSurvivesIdleAndRestart(t *testing.T) {
 	if bad == nil || bad.StatusCode != http.StatusForbidden || bad.Header.Get("X-Subgate-Error") != subgate.ReasonIPCap {
 		t.Fatalf("second egress after an idle spell: %+v", bad)
 	}
-	waitFor(t, 2*time.Second, "egress recorded", func() bool { return e.user(u.ID).Usage.IPsUsed == 1 })
+	waitFor(t, patience, "egress recorded", func() bool { return e.user(u.ID).Usage.IPsUsed == 1 })
 	// A new process starts from the store's count (its default dialer
 	// admits the egress "direct", a new key).
 	e.restart()

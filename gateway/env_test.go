@@ -40,6 +40,9 @@ type env struct {
 	gw       *gateway.Gateway
 	origin   *origin
 	reg      *prometheus.Registry
+	// clock, when a test gives the gateway one, is shared by the service
+	// and by gateways started after a restart.
+	clock func() time.Time
 }
 
 type envOption func(*gateway.Config)
@@ -83,6 +86,9 @@ func (e *env) openStore() {
 	}
 	e.store = st
 	e.svc = subgate.NewService(st)
+	if e.clock != nil {
+		e.svc.Now = e.clock
+	}
 }
 
 func (e *env) startGateway(opts ...envOption) {
@@ -96,8 +102,15 @@ func (e *env) startGateway(opts ...envOption) {
 		// The origin is on loopback.
 		AllowPrivateTargets: true,
 	}
+	if e.clock != nil {
+		cfg.Now = e.clock
+	}
 	for _, o := range opts {
 		o(&cfg)
+	}
+	if cfg.Now != nil {
+		e.clock = cfg.Now
+		e.svc.Now = cfg.Now
 	}
 	gw, err := gateway.New(cfg)
 	if err != nil {
@@ -281,6 +294,21 @@ func getOver(t testing.TB, c net.Conn, target, path string) (*http.Response, int
 		t.Fatal(err)
 	}
 	return resp, len(req)
+}
+
+// patience bounds every wait for something the gateway does "at once" or
+// "within a second": generous, so that a loaded machine running the tests
+// under the race detector does not fail them. Precise timing is for the
+// benchmarks.
+const patience = 10 * time.Second
+
+// atNoon runs the gateway and the service on a clock that starts at noon
+// UTC of the current day and then runs at the wall clock's pace, so that
+// no day, month or hour window turns while a test runs.
+func atNoon(c *gateway.Config) {
+	start := time.Now()
+	noon := start.UTC().Truncate(24 * time.Hour).Add(12 * time.Hour)
+	c.Now = func() time.Time { return noon.Add(time.Since(start)) }
 }
 
 // waitFor polls cond every 10 ms until it holds or d passes.

@@ -6,7 +6,6 @@ import (
 	"io"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/subgate/subgate"
 	"github.com/subgate/subgate/gateway"
@@ -49,12 +48,14 @@ func TestFailedFlushIsRetriedWithTheSameBatch(t *testing.T) {
 	io.Copy(io.Discard, resp.Body)
 	c.Close()
 	crossed := int64(sent) + cc.read.Load()
-	waitFor(t, 5*time.Second, "usage after retries", func() bool {
+	waitFor(t, patience, "usage after retries", func() bool {
 		flaky.mu.Lock()
 		defer flaky.mu.Unlock()
 		return flaky.failing == 0 && e.user(u.ID).TotalUsed() >= crossed
 	})
-	time.Sleep(600 * time.Millisecond) // one more flush round
+	// Once the tunnel has ended, one more flush carries anything left.
+	waitFor(t, patience, "the tunnel to end", func() bool { return metric(t, e, "subgate_gateway_connections_open", "", "") == 0 })
+	e.flush()
 	if used := e.user(u.ID).TotalUsed(); used != crossed {
 		t.Fatalf("used %d, crossed %d: a retried batch was counted twice or lost", used, crossed)
 	}

@@ -14,13 +14,17 @@ import (
 // Usage settled without the account lock still lands in the hour it was
 // copied in, and none is lost when the hour turns during a download.
 func TestUsageSplitAcrossTheHour(t *testing.T) {
-	next := time.Now().Truncate(time.Hour).Add(time.Hour)
-	// The gateway's clock runs true until the download has started, then
-	// jumps to shortly before the next hour, so the hour turns mid-download
-	// however long the set-up took.
+	// The gateway's clock starts in the middle of an hour (so the wall
+	// clock's own hours play no part) and runs at the wall clock's pace;
+	// once the download has started it jumps to shortly before the next
+	// hour, so the hour turns mid-download however long the set-up took.
+	start := time.Now()
+	next := start.UTC().Truncate(time.Hour).Add(time.Hour)
 	var shift atomic.Int64
+	shift.Store(int64(next.Add(-30 * time.Minute).Sub(start)))
+	clock := func() time.Time { return time.Now().Add(time.Duration(shift.Load())) }
 	e := newEnv(t, func(c *gateway.Config) {
-		c.Now = func() time.Time { return time.Now().Add(time.Duration(shift.Load())) }
+		c.Now = clock
 		c.FlushInterval = 100 * time.Millisecond
 	})
 	u := e.createUser("alice", map[subgate.Product]int64{subgate.ProductAny: gb}, nil)
@@ -32,12 +36,29 @@ func TestUsageSplitAcrossTheHour(t *testing.T) {
 	if _, err := io.ReadFull(resp.Body, make([]byte, 1024)); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(300 * time.Millisecond) // copy steps last at most 100 ms: these bytes settle in the true hour
+	usageIn := func(hour time.Time) int64 {
+		pts, err := e.store.Usage(context.Background(), subgate.UsageQuery{
+			SubUserIDs: []int64{u.ID}, From: hour, To: hour.Add(time.Hour),
+			Granularity: subgate.GranularityHour, Windows: subgate.Windows{},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int64
+		for _, p := range pts {
+			if p.Time.Equal(hour) {
+				n += p.Bytes
+			}
+		}
+		return n
+	}
+	// Bytes flushed before the jump were settled in the first hour.
+	waitFor(t, patience, "usage in the first hour", func() bool { return usageIn(next.Add(-time.Hour)) > 0 })
 	shift.Store(int64(next.Sub(time.Now()) - 300*time.Millisecond))
 	go io.Copy(io.Discard, resp.Body)
-	time.Sleep(1200 * time.Millisecond)
+	waitFor(t, patience, "usage in the next hour", func() bool { return usageIn(next) > 0 })
 	c.Close()
-	waitFor(t, 3*time.Second, "the tunnel to end", func() bool { return metric(t, e, "subgate_gateway_connections_open", "", "") == 0 })
+	waitFor(t, patience, "the tunnel to end", func() bool { return metric(t, e, "subgate_gateway_connections_open", "", "") == 0 })
 	e.flush()
 
 	pts, err := e.store.Usage(context.Background(), subgate.UsageQuery{

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/netip"
 	"testing"
-	"time"
 
 	"github.com/subgate/subgate"
 )
@@ -41,7 +40,7 @@ func TestIPAuthRefusedWhenResellersOverlap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 2*time.Second, "IP authentication refused", func() bool {
+	waitFor(t, patience, "IP authentication refused", func() bool {
 		c, bad := e.connect("", "", e.origin.addr)
 		if c != nil {
 			c.Close()
@@ -60,7 +59,7 @@ func TestIPAuthRefusedWhenResellersOverlap(t *testing.T) {
 	resp, _ := getOver(t, c, e.origin.addr, "/bytes?n=1000")
 	io.Copy(io.Discard, resp.Body)
 	c.Close()
-	waitFor(t, 2*time.Second, "alice's usage", func() bool { return e.user(alice.ID).TotalUsed() >= 1000 })
+	waitFor(t, patience, "alice's usage", func() bool { return e.user(alice.ID).TotalUsed() >= 1000 })
 	if n := e.user(mallory.ID).TotalUsed(); n != 0 {
 		t.Fatalf("mallory was charged %d bytes", n)
 	}

@@ -69,35 +69,43 @@ func TestLeaseExpiresLocallyWhileFlushesFail(t *testing.T) {
 	cc := &countingConn{Conn: c}
 	resp, sent := getOver(t, cc, e.origin.addr, "/stream?pace=1")
 	go io.Copy(io.Discard, resp.Body)
-	waitFor(t, 3*time.Second, "the download to start", func() bool { return cc.read.Load() > 256<<10 })
+	waitFor(t, patience, "the download to start", func() bool { return cc.read.Load() > 256<<10 })
 
 	down := time.Now()
 	out.down.Store(true)
-	waitFor(t, 3*time.Second, "failed flushes", func() bool {
+	waitFor(t, patience, "failed flushes", func() bool {
 		out.mu.Lock()
 		defer out.mu.Unlock()
 		return out.attempts >= 3
 	})
-	time.Sleep(ttl + 300*time.Millisecond)
-	readAtExpiry := cc.read.Load()
-	out.mu.Lock()
-	regranted := 0
-	for _, at := range out.grants {
-		if at.After(down) {
-			regranted++
+	// The lease (a 64 MB slice of the balance) would last this paced
+	// download far longer than the bound below: a grant within it comes
+	// from the lease expiring locally, not from the lease running low.
+	regranted := func() bool {
+		out.mu.Lock()
+		defer out.mu.Unlock()
+		for _, at := range out.grants {
+			if at.After(down) {
+				return true
+			}
 		}
+		return false
 	}
-	out.mu.Unlock()
-	if regranted == 0 {
-		t.Fatal("the node kept spending a lease the store let expire instead of asking for a new one")
+	deadline := time.Now().Add(ttl + 4*time.Second)
+	for !regranted() {
+		if time.Now().After(deadline) {
+			t.Fatal("the node kept spending a lease the store let expire instead of asking for a new one")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
+	readAtExpiry := cc.read.Load()
 	if n := e.gw.QueuedBatches(); n > 2 {
 		t.Fatalf("%d batches queued during the outage, want at most 2", n)
 	}
 
 	up := time.Now()
 	out.down.Store(false)
-	waitFor(t, 3*time.Second, "a flush after the outage", func() bool {
+	waitFor(t, patience, "a flush after the outage", func() bool {
 		out.mu.Lock()
 		defer out.mu.Unlock()
 		return len(out.applied) > 0 && out.applied[len(out.applied)-1].Now.After(up)
@@ -110,7 +118,7 @@ func TestLeaseExpiresLocallyWhileFlushesFail(t *testing.T) {
 		t.Errorf("batch %s applied after the outage carries Now %v from before it: leases renewed from a stale time", b.ID, b.Now)
 	}
 	out.mu.Unlock()
-	waitFor(t, 3*time.Second, "the download to go on with the new lease", func() bool { return cc.read.Load() > readAtExpiry })
+	waitFor(t, patience, "the download to go on with the new lease", func() bool { return cc.read.Load() > readAtExpiry })
 
 	c.Close()
 	// Every metered byte is charged exactly once, merged batches included.
@@ -118,7 +126,7 @@ func TestLeaseExpiresLocallyWhileFlushesFail(t *testing.T) {
 		return int64(metric(t, e, "subgate_gateway_bytes_total", "direction", "up") +
 			metric(t, e, "subgate_gateway_bytes_total", "direction", "down"))
 	}
-	waitFor(t, 3*time.Second, "the tunnel to end", func() bool { return metric(t, e, "subgate_gateway_connections_open", "", "") == 0 })
+	waitFor(t, patience, "the tunnel to end", func() bool { return metric(t, e, "subgate_gateway_connections_open", "", "") == 0 })
 	e.flush()
 	if used, want := e.user(u.ID).TotalUsed(), metered(); used != want || want < int64(sent)+cc.read.Load() {
 		t.Fatalf("used %d, metered %d, crossed %d", used, want, int64(sent)+cc.read.Load())

@@ -132,7 +132,7 @@ func TestTwoNodesShareOneBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	var c net.Conn
-	waitFor(t, 3*time.Second, "node 1 to see the new traffic", func() bool {
+	waitFor(t, patience, "node 1 to see the new traffic", func() bool {
 		var bad *httpResponse
 		c, bad = connectVia(t, nodes[1].ProxyAddr().String(), "alice", testPassword, o.addr)
 		return bad == nil
@@ -144,5 +144,5 @@ func TestTwoNodesShareOneBudget(t *testing.T) {
 	if _, err := svc.UpdateSubUser(ctx, admin, u.Hash, subgate.SubUserUpdate{Status: &disabled}); err != nil {
 		t.Fatal(err)
 	}
-	cutWithin(t, c, time.Second)
+	cutWithin(t, c, patience)
 }

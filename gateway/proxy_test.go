@@ -34,7 +34,7 @@ func TestHTTPForwardMetersBothDirections(t *testing.T) {
 		}
 	}
 	// The last bytes settle just after the client has them.
-	waitFor(t, 2*time.Second, "usage in the store", func() bool {
+	waitFor(t, patience, "usage in the store", func() bool {
 		return e.user(u.ID).Traffic[subgate.ProductAny].Used >= 300000
 	})
 	used := e.user(u.ID).Traffic[subgate.ProductAny].Used
@@ -57,7 +57,7 @@ func TestConnectTunnel(t *testing.T) {
 	if n != 500000 {
 		t.Fatalf("got %d bytes", n)
 	}
-	waitFor(t, 2*time.Second, "usage in the store", func() bool {
+	waitFor(t, patience, "usage in the store", func() bool {
 		return e.user(u.ID).Traffic[subgate.ProductAny].Used >= 500000+int64(reqLen)
 	})
 	if used := e.user(u.ID).Traffic[subgate.ProductAny].Used; used > 500000+int64(reqLen)+1024 {
@@ -125,7 +125,7 @@ func TestSOCKS5(t *testing.T) {
 			}
 		}
 	}
-	waitFor(t, 2*time.Second, "usage in the store", func() bool {
+	waitFor(t, patience, "usage in the store", func() bool {
 		return e.user(u.ID).Traffic[subgate.ProductAny].Used >= 800000
 	})
 	if _, err := socksClient(t, e.gw.ProxyAddr().String(), "alice", "wrong-pass").Get("http://" + e.origin.addr + "/bytes?n=1"); err == nil {
@@ -334,7 +334,7 @@ func TestHTTPForwardRedialsAClosedUpstream(t *testing.T) {
 // A kept-alive HTTP client whose limit is reached between requests is told
 // why.
 func TestHTTPForwardExhaustedBetweenRequests(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, atNoon) // the daily window must not turn
 	u := e.createUser("alice", map[subgate.Product]int64{subgate.ProductAny: gb}, nil)
 	c := e.httpClient("alice", testPassword)
 	resp, err := c.Get("http://" + e.origin.addr + "/bytes?n=1000")
@@ -343,12 +343,12 @@ func TestHTTPForwardExhaustedBetweenRequests(t *testing.T) {
 	}
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	waitFor(t, 2*time.Second, "usage", func() bool { return e.user(u.ID).TotalUsed() >= 1000 })
+	waitFor(t, patience, "usage", func() bool { return e.user(u.ID).TotalUsed() >= 1000 })
 	limits := subgate.Limits{Daily: 1000}
 	if _, err := e.svc.UpdateSubUser(context.Background(), admin, u.Hash, subgate.SubUserUpdate{Limits: &limits}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 2*time.Second, "a 402", func() bool {
+	waitFor(t, patience, "a 402", func() bool {
 		resp, err := c.Get("http://" + e.origin.addr + "/bytes?n=1000")
 		if err != nil {
 			return false

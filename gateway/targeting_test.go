@@ -49,7 +49,7 @@ func TestTargetingParametersReachTheDialer(t *testing.T) {
 		t.Fatalf("dial request %+v, want target %+v", got, want)
 	}
 	// The residential balance pays; "*" is untouched.
-	waitFor(t, 2*time.Second, "usage on res", func() bool {
+	waitFor(t, patience, "usage on res", func() bool {
 		return e.user(u.ID).Traffic[subgate.ProductResidential].Used >= 50000
 	})
 	// Without a product the default ("*") is charged, and alice has none.
@@ -74,7 +74,7 @@ func TestStarBalanceBacksEveryProduct(t *testing.T) {
 	resp, _ := getOver(t, c, e.origin.addr, "/bytes?n=50000")
 	io.Copy(io.Discard, resp.Body)
 	c.Close()
-	waitFor(t, 2*time.Second, "usage on *", func() bool { return e.user(u.ID).Traffic[subgate.ProductAny].Used >= 50000 })
+	waitFor(t, patience, "usage on *", func() bool { return e.user(u.ID).Traffic[subgate.ProductAny].Used >= 50000 })
 }
 
 func TestFailedLoginsAreRateLimited(t *testing.T) {
@@ -115,7 +115,7 @@ func TestMetrics(t *testing.T) {
 	io.Copy(io.Discard, resp.Body)
 	c.Close()
 	e.connect("alice", "wrong-pw", e.origin.addr)
-	waitFor(t, 2*time.Second, "bytes and a flush in the metrics", func() bool {
+	waitFor(t, patience, "bytes and a flush in the metrics", func() bool {
 		return metric(t, e, "subgate_gateway_bytes_total", "direction", "down") >= 100000 &&
 			metric(t, e, "subgate_gateway_flush_seconds", "", "") > 0
 	})
@@ -129,7 +129,7 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("%s{%s=%q} = %v", m.name, m.label, m.value, v)
 		}
 	}
-	waitFor(t, 2*time.Second, "no open connections", func() bool {
+	waitFor(t, patience, "no open connections", func() bool {
 		return metric(t, e, "subgate_gateway_connections_open", "", "") == 0
 	})
 }
@@ -193,7 +193,7 @@ func (d *egressDialer) Dial(ctx context.Context, r subgate.DialRequest) (net.Con
 }
 
 func TestIPUsageCap(t *testing.T) {
-	e := newEnv(t, func(c *gateway.Config) { c.Dialer = &egressDialer{} })
+	e := newEnv(t, atNoon, func(c *gateway.Config) { c.Dialer = &egressDialer{} }) // the day window must not turn
 	u := e.createUser("alice", map[subgate.Product]int64{subgate.ProductAny: gb}, func(c *subgate.SubUserCreate) { c.Limits.IPUsageCap = 1 })
 	c, bad := e.connect("alice-session-one", testPassword, e.origin.addr)
 	if bad != nil {
@@ -210,7 +210,7 @@ func TestIPUsageCap(t *testing.T) {
 	if bad == nil || bad.StatusCode != http.StatusForbidden || bad.Header.Get("X-Subgate-Error") != subgate.ReasonIPCap {
 		t.Fatalf("second egress: %+v", bad)
 	}
-	waitFor(t, 2*time.Second, "egress recorded", func() bool { return e.user(u.ID).Usage.IPsUsed == 1 })
+	waitFor(t, patience, "egress recorded", func() bool { return e.user(u.ID).Usage.IPsUsed == 1 })
 }
 
 func TestDefaultDialerRefusesPrivateTargets(t *testing.T) {
