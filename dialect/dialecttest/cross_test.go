@@ -19,6 +19,7 @@ import (
 func TestOneSubUserThroughEveryDialect(t *testing.T) {
 	t.Parallel()
 	env := dialecttest.New(t)
+	env.RunAtNoon() // the ip_used day window must not turn
 	ctx := context.Background()
 	reseller := subgate.Principal{ResellerID: env.Reseller.ID}
 	netnutToken, _, err := env.Svc.IssueToken(ctx, reseller, env.Reseller.ID, subgate.TokenNetNut)
@@ -72,7 +73,7 @@ func TestOneSubUserThroughEveryDialect(t *testing.T) {
 	}
 
 	// 4. The gateway meters 0.5 GB.
-	now := time.Now()
+	now := env.Svc.Now()
 	if got := env.RecordUsage(t, created.ID, subgate.ProductResidential, 500_000_000, now); got != 500_000_000 {
 		t.Fatalf("lease granted %d", got)
 	}

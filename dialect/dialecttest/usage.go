@@ -57,3 +57,13 @@ func (e *Env) CheckInvariant(t testing.TB, resellerID int64) map[subgate.Product
 	}
 	return lines
 }
+
+// RunAtNoon puts the service on a clock that starts at noon UTC of the
+// current day and runs at the wall clock's pace, so that usage recorded at
+// e.Svc.Now() is still in the day window when the test reads it back, even
+// when the test runs across midnight. Call it before the first request.
+func (e *Env) RunAtNoon() {
+	start := time.Now()
+	noon := start.UTC().Truncate(24 * time.Hour).Add(12 * time.Hour)
+	e.Svc.Now = func() time.Time { return noon.Add(time.Since(start)) }
+}

@@ -140,6 +140,7 @@ func TestDocumentedExamples(t *testing.T) {
 func TestUsageAndIPsUsed(t *testing.T) {
 	t.Parallel()
 	env := dialecttest.New(t)
+	env.RunAtNoon() // the ip_used day window must not turn
 	c := &client{env: env, key: env.Reseller.APIToken}
 	resp := c.do(t, "POST", "create", "", `{"user_name":"metered","use_key":"secret1","status":1}`)
 	created := dialecttest.JSON[itemResponse](t, resp).Result
@@ -150,7 +151,7 @@ func TestUsageAndIPsUsed(t *testing.T) {
 	if _, err := env.Svc.Give(context.Background(), subgate.Principal{ResellerID: env.Reseller.ID}, id, subgate.ProductAny, subgate.BytesPerGB, ""); err != nil {
 		t.Fatal(err)
 	}
-	env.RecordUsage(t, created.ID, subgate.ProductAny, 123_456, time.Now())
+	env.RecordUsage(t, created.ID, subgate.ProductAny, 123_456, env.Svc.Now())
 	got := dialecttest.JSON[listResponse](t, c.do(t, "GET", "get-list", "keyword=metered", ""))
 	if len(got.Result.Items) != 1 || got.Result.Items[0].DataUsed != 123_456 || got.Result.Items[0].IPUsed != 1 {
 		t.Fatalf("usage: %+v", got.Result.Items)
