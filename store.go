@@ -66,6 +66,10 @@ type Store interface {
 	AcquireLease(ctx context.Context, r LeaseRequest) (int64, error)
 	// FlushUsage applies a batch in one transaction, once per batch ID.
 	FlushUsage(ctx context.Context, b UsageBatch) error
+	// AdmitEgress records an egress key of a sub-user in a day window when
+	// AdmitsEgress allows it, in one transaction that serialises the
+	// sub-user's admissions across connections and nodes.
+	AdmitEgress(ctx context.Context, r EgressRequest) (EgressAdmission, error)
 
 	// Audit sums a reseller's balances per product (see AuditLine).
 	Audit(ctx context.Context, resellerID int64) (map[Product]AuditLine, error)

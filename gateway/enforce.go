@@ -208,26 +208,33 @@ func allowedIP(prefixes []netip.Prefix, ip netip.Addr) bool {
 	return false
 }
 
-// egressState counts the distinct egress keys of a capped sub-user in the
-// day window (ip_usage_cap). It starts from what the store counted for the
-// day (Usage.IPsUsed: other nodes and earlier processes), so neither an
-// idle spell nor a restart resets the count; new keys are recorded in the
-// store by the next flush. Keys used before this process began are counted
-// but not known, so reusing one of them is refused once the cap is full:
-// the cap errs towards refusing.
+// egressState caches what this node knows of a capped sub-user's egress
+// keys in the day window (ip_usage_cap). The store decides on every key
+// this node has not seen that day (Store.AdmitEgress, which serialises a
+// sub-user's admissions across nodes); the first such call also loads the
+// day's keys, so after a restart a key used earlier in the day is admitted
+// without asking again. A key the store refused stays refused while the day
+// and the cap last: no node can add it once the cap is full.
 type egressState struct {
-	mu    sync.Mutex
-	day   int64
-	seed  int64 // the store's count for day when this process began counting
-	keys  map[string]bool
-	fresh []string // not yet sent to the store
+	mu      sync.Mutex
+	day     int64
+	loaded  bool            // the day's keys were loaded from the store
+	keys    map[string]bool // admitted by the store
+	refused map[string]bool // refused by the store under cap
+	cap     int64
+
+	storeMu sync.Mutex // one store call per sub-user at a time
 }
 
-// admitEgress is the dialer's Admit callback.
+// maxRefusedKeys bounds the refusals remembered per sub-user and day; keys
+// beyond it ask the store again.
+const maxRefusedKeys = 1024
+
+// admitEgress is the dialer's Admit callback. A key this node knows costs
+// no store round trip; only a new one does.
 func (s *session) admitEgress(key string) error {
 	a := s.acct
 	g := a.m.g
-	now := g.now()
 	a.mu.Lock()
 	u := a.user
 	a.mu.Unlock()
@@ -235,30 +242,88 @@ func (s *session) admitEgress(key string) error {
 	if limit <= 0 {
 		return nil // nothing to count against
 	}
-	day := g.cfg.Windows.DayKey(now)
-	stored := u.Usage.At(g.cfg.Windows, now).IPsUsed
-	e := a.m.lockEgress(u.ID)
-	defer e.mu.Unlock()
-	if e.day != day {
-		e.day, e.seed, e.keys = day, stored, map[string]bool{}
+	day := g.cfg.Windows.DayKey(g.now())
+	e := a.m.egressOf(u.ID)
+	if ok, known := e.lookup(day, key, limit); known {
+		return egressVerdict(ok)
 	}
-	if e.keys[key] {
-		return nil
+	e.storeMu.Lock()
+	defer e.storeMu.Unlock()
+	// Another connection may have asked about the same key meanwhile.
+	ok, known := e.lookup(day, key, limit)
+	if known {
+		return egressVerdict(ok)
 	}
-	// Keys this node sent meanwhile are in stored too, so the larger of
-	// the two is the best lower bound of the day's distinct keys.
-	if max(e.seed+int64(len(e.keys)), stored) >= limit {
-		return &subgate.Refusal{Code: subgate.ReasonIPCap, Message: "daily limit of distinct egress IPs reached"}
+	ctx, cancel := contextWithTimeout(g.cfg.DialTimeout)
+	defer cancel()
+	ans, err := g.cfg.Store.AdmitEgress(ctx, subgate.EgressRequest{
+		SubUserID: u.ID, DayKey: day, Key: key, Cap: limit, ListKeys: !e.isLoaded(day),
+	})
+	if err != nil {
+		g.log.Warn("egress admission failed", "subuser", u.Username, "err", err)
+		return refuse(reasonUnavailable, "cannot check the distinct egress IPs used today")
 	}
-	e.keys[key] = true
-	e.fresh = append(e.fresh, key)
-	return nil
+	e.learn(day, key, limit, ans)
+	return egressVerdict(ans.Admitted)
 }
 
-// lockEgress returns the egress state of a sub-user, created if need be,
-// locked. It is locked under m.mu, so takeEgressLocked cannot drop it as a
-// past day's state while the caller moves it to today.
-func (m *meter) lockEgress(id int64) *egressState {
+func egressVerdict(admitted bool) error {
+	if admitted {
+		return nil
+	}
+	return &subgate.Refusal{Code: subgate.ReasonIPCap, Message: "daily limit of distinct egress IPs reached"}
+}
+
+// lookup answers from what the node knows: known is false when the store
+// must decide.
+func (e *egressState) lookup(day int64, key string, limit int64) (admitted, known bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.day != day {
+		e.day, e.loaded, e.keys, e.refused = day, false, map[string]bool{}, nil
+	}
+	if e.keys[key] {
+		return true, true
+	}
+	if e.cap != limit {
+		e.cap, e.refused = limit, nil
+	}
+	return false, e.refused[key]
+}
+
+func (e *egressState) isLoaded(day int64) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.day == day && e.loaded
+}
+
+// learn records the store's answer about key.
+func (e *egressState) learn(day int64, key string, limit int64, ans subgate.EgressAdmission) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.day != day {
+		return // the day ended while the store answered
+	}
+	if ans.Keys != nil {
+		for _, k := range ans.Keys {
+			e.keys[k] = true
+		}
+		e.loaded = true
+	}
+	if ans.Admitted {
+		e.keys[key] = true
+		return
+	}
+	if e.cap == limit && len(e.refused) < maxRefusedKeys {
+		if e.refused == nil {
+			e.refused = map[string]bool{}
+		}
+		e.refused[key] = true
+	}
+}
+
+// egressOf returns the egress state of a sub-user, created if need be.
+func (m *meter) egressOf(id int64) *egressState {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.egress == nil {
@@ -269,27 +334,19 @@ func (m *meter) lockEgress(id int64) *egressState {
 		e = &egressState{}
 		m.egress[id] = e
 	}
-	e.mu.Lock()
 	return e
 }
 
-// takeEgressLocked collects the keys to record in the store and forgets
-// the states of past days. The caller holds m.mu.
-func (m *meter) takeEgressLocked(now time.Time) []subgate.EgressUse {
-	var out []subgate.EgressUse
+// pruneEgressLocked forgets the states of past days. The caller holds m.mu.
+func (m *meter) pruneEgressLocked(now time.Time) {
 	today := m.g.cfg.Windows.DayKey(now)
 	for id, e := range m.egress {
 		e.mu.Lock()
-		for _, key := range e.fresh {
-			out = append(out, subgate.EgressUse{SubUserID: id, Key: key})
-		}
-		e.fresh = nil
 		if e.day != today {
 			delete(m.egress, id)
 		}
 		e.mu.Unlock()
 	}
-	return out
 }
 
 func contextWithTimeout(d time.Duration) (context.Context, context.CancelFunc) {

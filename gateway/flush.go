@@ -220,7 +220,7 @@ func (f *flusher) collect(now time.Time, final bool) *subgate.UsageBatch {
 		}
 		a.mu.Unlock()
 	}
-	b.Egress = m.takeEgressLocked(now)
+	m.pruneEgressLocked(now)
 	m.mu.Unlock()
 	if len(b.Items) == 0 && len(b.Release) == 0 && len(b.Egress) == 0 &&
 		(!holding || now.Sub(f.lastFlush) < g.cfg.LeaseTTL/3) {

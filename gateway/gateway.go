@@ -20,8 +20,8 @@
 //
 // Several nodes: budgets are shared through leases and changes arrive by
 // polling the store's change sequence (PollInterval). The concurrency cap
-// is counted per node; ip_usage_cap counts this node's egress keys on top
-// of those the store has recorded for the day (flushed by any node).
+// is counted per node; for ip_usage_cap the store decides on every egress
+// key a node has not seen that day, so nodes together never pass the cap.
 package gateway
 
 import (

@@ -33,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) subgate.Store) {
 		{"Changes", changeTests},
 		{"Leases", leaseTests},
 		{"Flush", flushTests},
+		{"Egress", egressTests},
 		{"Overdraft", overdraftTests},
 		{"Housekeeping", housekeepingTests},
 		{"Usage", usageTests},

@@ -1,0 +1,192 @@
+package gateway_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/subgate/subgate"
+	"github.com/subgate/subgate/gateway"
+)
+
+// admitCounter wraps a real store and counts the egress admissions the
+// gateway asks it for.
+type admitCounter struct {
+	subgate.Store
+	calls atomic.Int64
+}
+
+func (s *admitCounter) AdmitEgress(ctx context.Context, r subgate.EgressRequest) (subgate.EgressAdmission, error) {
+	s.calls.Add(1)
+	return s.Store.AdmitEgress(ctx, r)
+}
+
+// countAdmissions makes the gateway's store an admitCounter.
+func countAdmissions(counter **admitCounter) envOption {
+	return func(c *gateway.Config) {
+		*counter = &admitCounter{Store: c.Store}
+		c.Store = *counter
+	}
+}
+
+// restartWith is env.restart with options for the new gateway.
+func restartWith(e *env, opts ...envOption) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := e.gw.Shutdown(ctx); err != nil {
+		e.t.Fatal(err)
+	}
+	e.store.Close()
+	e.openStore()
+	e.startGateway(opts...)
+}
+
+// egressOutcome connects as user and says what became of the egress: ""
+// when admitted, otherwise the refusal code.
+func egressOutcome(t *testing.T, proxy, user, target string) string {
+	t.Helper()
+	c, bad := connectVia(t, proxy, user, testPassword, target)
+	if bad != nil {
+		return bad.Header.Get("X-Subgate-Error")
+	}
+	c.Close()
+	return ""
+}
+
+// After a restart with the cap full, an egress used earlier in the day is
+// admitted again and a new one is refused; the node asks the store once to
+// learn the day's keys and then only about keys it has not seen.
+func TestIPUsageCapKnowsTheDaysKeysAfterRestart(t *testing.T) {
+	var counter *admitCounter
+	dial := func(c *gateway.Config) { c.Dialer = &egressDialer{} }
+	e := newEnv(t, atNoon, dial) // the day window must not turn
+	u := e.createUser("alice", map[subgate.Product]int64{subgate.ProductAny: gb}, func(c *subgate.SubUserCreate) { c.Limits.IPUsageCap = 2 })
+	proxy := func() string { return e.gw.ProxyAddr().String() }
+	for user, want := range map[string]string{"alice-session-one": "", "alice-session-two": ""} {
+		if got := egressOutcome(t, proxy(), user, e.origin.addr); got != want {
+			t.Fatalf("%s before the restart: %q", user, got)
+		}
+	}
+	if got := egressOutcome(t, proxy(), "alice-session-three", e.origin.addr); got != subgate.ReasonIPCap {
+		t.Fatalf("a third egress under a cap of 2: %q", got)
+	}
+
+	restartWith(e, dial, countAdmissions(&counter))
+	steps := []struct {
+		user, want string
+		calls      int64 // store admissions so far
+	}{
+		{"alice-session-one", "", 1},                    // loads the day's keys
+		{"alice-session-two", "", 1},                    // known from the load
+		{"alice-session-three", subgate.ReasonIPCap, 2}, // new: the store refuses
+		{"alice-session-three", subgate.ReasonIPCap, 2}, // refusal remembered
+		{"alice-session-one", "", 2},
+		{"alice-session-four", subgate.ReasonIPCap, 3},
+	}
+	for i, s := range steps {
+		if got := egressOutcome(t, proxy(), s.user, e.origin.addr); got != s.want {
+			t.Fatalf("step %d, %s after the restart: %q, want %q", i, s.user, got, s.want)
+		}
+		if got := counter.calls.Load(); got != s.calls {
+			t.Fatalf("step %d, %s: %d store admissions, want %d", i, s.user, got, s.calls)
+		}
+	}
+
+	// Raising the cap forgets the refusals: the store admits the key now.
+	raised := subgate.Limits{IPUsageCap: 3}
+	if _, err := e.svc.UpdateSubUser(context.Background(), admin, u.Hash, subgate.SubUserUpdate{Limits: &raised}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, patience, "the raised cap to admit a third egress", func() bool {
+		return egressOutcome(t, proxy(), "alice-session-three", e.origin.addr) == ""
+	})
+}
+
+// Two nodes on one PostgreSQL database share one cap: each learns the keys
+// the other used, and new keys racing through both are admitted exactly up
+// to the cap.
+func TestIPUsageCapSharedByTwoNodes(t *testing.T) {
+	st := pgStore(t)
+	svc := subgate.NewService(st)
+	ctx := context.Background()
+	r, err := svc.CreateReseller(ctx, admin, subgate.ResellerCreate{Name: "acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.CreditPool(ctx, admin, r.ID, subgate.ProductAny, 10*gb, ""); err != nil {
+		t.Fatal(err)
+	}
+	const limit = 3
+	for _, name := range []string{"alice", "bob"} {
+		if _, err := svc.CreateSubUser(ctx, admin, r.ID, subgate.SubUserCreate{Username: name, Password: testPassword,
+			Traffic: map[subgate.Product]int64{subgate.ProductAny: gb}, Limits: subgate.Limits{IPUsageCap: limit}}, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o := newOrigin(t)
+	var nodes []string
+	for range 2 {
+		cfg := gateway.Config{ProxyAddr: "127.0.0.1:0", Store: st, Logger: testLogger(), AllowPrivateTargets: true,
+			Dialer: &egressDialer{}}
+		atNoon(&cfg)
+		gw, err := gateway.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := gw.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			defer cancel()
+			gw.Shutdown(sctx)
+		})
+		nodes = append(nodes, gw.ProxyAddr().String())
+	}
+
+	steps := []struct {
+		node       int
+		user, want string
+	}{
+		{0, "alice-session-a", ""},
+		{1, "alice-session-b", ""},
+		{0, "alice-session-b", ""}, // node 0 has not seen b: the store knows it
+		{1, "alice-session-c", ""},
+		{0, "alice-session-d", subgate.ReasonIPCap},
+		{1, "alice-session-d", subgate.ReasonIPCap},
+		{1, "alice-session-a", ""},
+		{0, "alice-session-c", ""},
+	}
+	for i, s := range steps {
+		if got := egressOutcome(t, nodes[s.node], s.user, o.addr); got != s.want {
+			t.Fatalf("step %d, %s through node %d: %q, want %q", i, s.user, s.node, got, s.want)
+		}
+	}
+
+	// Ten new egresses at once, through both nodes: exactly the cap gets in.
+	const racers = 10
+	outcomes := make([]string, racers)
+	var wg sync.WaitGroup
+	for i := range racers {
+		wg.Go(func() {
+			outcomes[i] = egressOutcome(t, nodes[i%2], fmt.Sprintf("bob-session-r%d", i), o.addr)
+		})
+	}
+	wg.Wait()
+	admitted := 0
+	for i, got := range outcomes {
+		switch got {
+		case "":
+			admitted++
+		case subgate.ReasonIPCap:
+		default:
+			t.Fatalf("racer %d: %q", i, got)
+		}
+	}
+	if admitted != limit {
+		t.Fatalf("%d of %d racing new egresses admitted across two nodes, want exactly %d (%v)", admitted, racers, limit, outcomes)
+	}
+}
