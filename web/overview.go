@@ -1,0 +1,63 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/subgate/subgate"
+)
+
+type poolRow struct {
+	Product subgate.Product
+	Bytes   int64
+}
+
+type overviewView struct {
+	Pools    []poolRow
+	Count    int64
+	Active   int64
+	Disabled int64
+	Chart    chart
+}
+
+// overview is a reseller's landing page: pools, sub-user counts and the
+// last 7 days of usage.
+func (s *Server) overview(w http.ResponseWriter, r *http.Request, sess *session) {
+	ctx := r.Context()
+	res, count, err := s.svc.Me(ctx, sess.principal)
+	if err != nil {
+		s.errorPage(w, r, sess, err)
+		return
+	}
+	v := overviewView{Pools: poolRows(res.Pools), Count: count}
+	for _, st := range []struct {
+		status subgate.Status
+		n      *int64
+	}{{subgate.StatusActive, &v.Active}, {subgate.StatusDisabled, &v.Disabled}} {
+		page, err := s.svc.SubUsers(ctx, sess.principal, subgate.SubUserFilter{Status: st.status, Limit: 1, WithTotal: true})
+		if err != nil {
+			s.errorPage(w, r, sess, err)
+			return
+		}
+		*st.n = page.Total
+	}
+	if v.Chart, err = s.usageChart(ctx, sess.principal, nil, subgate.GranularityDay, 7); err != nil {
+		s.errorPage(w, r, sess, err)
+		return
+	}
+	pg := s.newPage(sess, "Overview", "overview")
+	pg.Data = v
+	s.render(w, r, http.StatusOK, "overview", pg)
+}
+
+// poolRows lists a reseller's pools in product order; the any-product pool
+// only when it holds something, since few operators sell it.
+func poolRows(pools map[subgate.Product]int64) []poolRow {
+	var out []poolRow
+	for _, p := range subgate.Products {
+		if p == subgate.ProductAny && pools[p] == 0 {
+			continue
+		}
+		out = append(out, poolRow{Product: p, Bytes: pools[p]})
+	}
+	return out
+}

@@ -1,0 +1,233 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/subgate/subgate"
+)
+
+// sessionCookie holds the session: "d." and a dashboard token for a
+// reseller, "a." and the admin token for the admin (who has no account to
+// hang a stored session on; the admin token itself is the credential).
+const sessionCookie = "subgate_session"
+
+const (
+	resellerPrefix = "d."
+	adminPrefix    = "a."
+)
+
+// session is a logged-in visitor.
+type session struct {
+	principal subgate.Principal
+	secret    string // the cookie's token, which CSRF tokens are derived from
+	name      string // shown in the header
+	csrf      string
+}
+
+// pageFunc is a handler that runs for a logged-in visitor.
+type pageFunc func(w http.ResponseWriter, r *http.Request, sess *session)
+
+// authed resolves the session cookie; a visitor without a valid session
+// goes to the login page. Every POST must carry the session's CSRF token.
+func (s *Server) authed(fn pageFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		sess, err := s.session(r)
+		if err != nil {
+			if subgate.ErrorCode(err) != subgate.EUNAUTHORIZED {
+				s.errorPage(w, r, nil, err)
+				return
+			}
+			s.clearCookie(w, r, sessionCookie)
+			s.redirect(w, r, "/login")
+			return
+		}
+		if r.Method == http.MethodPost && !s.checkCSRF(r, sess) {
+			s.errorPage(w, r, sess, subgate.Errorf(subgate.EFORBIDDEN, "the form has expired or did not come from this dashboard; reload the page and try again"))
+			return
+		}
+		fn(w, r, sess)
+	}
+}
+
+// reseller is authed for reseller pages; the admin is sent to its own.
+func (s *Server) reseller(fn pageFunc) http.HandlerFunc {
+	return s.authed(func(w http.ResponseWriter, r *http.Request, sess *session) {
+		if sess.principal.Admin {
+			s.errorPage(w, r, sess, subgate.NotFound("page"))
+			return
+		}
+		fn(w, r, sess)
+	})
+}
+
+// admin is authed for the admin's pages; resellers get a 404.
+func (s *Server) admin(fn pageFunc) http.HandlerFunc {
+	return s.authed(func(w http.ResponseWriter, r *http.Request, sess *session) {
+		if !sess.principal.Admin {
+			s.errorPage(w, r, sess, subgate.NotFound("page"))
+			return
+		}
+		fn(w, r, sess)
+	})
+}
+
+func (s *Server) session(r *http.Request) (*session, error) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil || c.Value == "" {
+		return nil, subgate.Errorf(subgate.EUNAUTHORIZED, "not logged in")
+	}
+	ctx := r.Context()
+	sess := &session{secret: c.Value, csrf: csrfToken(c.Value)}
+	switch {
+	case strings.HasPrefix(c.Value, resellerPrefix):
+		p, err := s.svc.Authenticate(ctx, strings.TrimPrefix(c.Value, resellerPrefix), subgate.TokenDashboard)
+		if err != nil {
+			return nil, err
+		}
+		res, err := s.svc.Reseller(ctx, p, p.ResellerID)
+		if err != nil {
+			return nil, err
+		}
+		sess.principal, sess.name = p, res.Name
+	case strings.HasPrefix(c.Value, adminPrefix):
+		p, err := s.svc.Authenticate(ctx, strings.TrimPrefix(c.Value, adminPrefix), subgate.TokenAPI)
+		if err != nil {
+			return nil, err
+		}
+		if !p.Admin {
+			return nil, subgate.Errorf(subgate.EUNAUTHORIZED, "not the admin token")
+		}
+		sess.principal, sess.name = p, "admin"
+	default:
+		return nil, subgate.Errorf(subgate.EUNAUTHORIZED, "not logged in")
+	}
+	return sess, nil
+}
+
+// cookiePath scopes the dashboard's cookies to the dashboard.
+func (s *Server) cookiePath() string {
+	if s.base == "" {
+		return "/"
+	}
+	return s.base
+}
+
+func (s *Server) setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge time.Duration) {
+	http.SetCookie(w, &http.Cookie{
+		Name: name, Value: value, Path: s.cookiePath(), MaxAge: int(maxAge / time.Second),
+		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode,
+	})
+}
+
+func (s *Server) clearCookie(w http.ResponseWriter, r *http.Request, name string) {
+	http.SetCookie(w, &http.Cookie{
+		Name: name, Value: "", Path: s.cookiePath(), MaxAge: -1,
+		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode,
+	})
+}
+
+// loginCookie carries the login form's CSRF value (double submit): there is
+// no session yet to derive one from.
+const loginCookie = "subgate_login"
+
+type loginView struct {
+	Mode  string // "reseller" or "admin": which form the error belongs to
+	Email string
+}
+
+func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.session(r); err == nil {
+		s.redirect(w, r, "/")
+		return
+	}
+	s.renderLogin(w, r, http.StatusOK, loginView{}, nil)
+}
+
+func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, status int, v loginView, err error) {
+	token := subgate.NewSecret("")
+	s.setCookie(w, r, loginCookie, token, time.Hour)
+	pg := &page{Title: "Sign in", Data: v, CSRF: token}
+	if err != nil {
+		pg.Error = subgate.ErrorMessage(err)
+	}
+	s.render(w, r, status, "login", pg)
+}
+
+// login opens a session: a reseller with email and password, the admin
+// with the admin token. Failed attempts are rate-limited per address.
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	c, err := r.Cookie(loginCookie)
+	if err != nil || c.Value == "" || !equalStrings(c.Value, r.PostFormValue("csrf")) {
+		s.errorPage(w, r, nil, subgate.Errorf(subgate.EFORBIDDEN, "the sign-in form has expired; reload the page and try again"))
+		return
+	}
+	v := loginView{Mode: r.PostFormValue("mode"), Email: strings.TrimSpace(r.PostFormValue("email"))}
+	done, ok := s.logins.attempt(r)
+	if !ok {
+		w.Header().Set("Retry-After", "10")
+		s.renderLogin(w, r, http.StatusTooManyRequests, v,
+			subgate.Errorf(subgate.EUNAUTHORIZED, "too many failed sign-ins from this address; wait a minute and try again"))
+		return
+	}
+	var value string
+	var maxAge time.Duration
+	if v.Mode == "admin" {
+		value, err = s.adminLogin(r)
+		maxAge = subgate.DashboardSessionTTL
+	} else {
+		v.Mode = "reseller"
+		var token string
+		token, _, err = s.svc.DashboardLogin(r.Context(), v.Email, r.PostFormValue("password"))
+		value, maxAge = resellerPrefix+token, subgate.DashboardSessionTTL
+	}
+	done(subgate.ErrorCode(err) == subgate.EUNAUTHORIZED)
+	if err != nil {
+		status := http.StatusUnauthorized
+		if subgate.ErrorCode(err) != subgate.EUNAUTHORIZED {
+			s.errorPage(w, r, nil, err)
+			return
+		}
+		s.renderLogin(w, r, status, v, err)
+		return
+	}
+	s.clearCookie(w, r, loginCookie)
+	s.setCookie(w, r, sessionCookie, value, maxAge)
+	s.redirect(w, r, "/")
+}
+
+func (s *Server) adminLogin(r *http.Request) (string, error) {
+	token := strings.TrimSpace(r.PostFormValue("token"))
+	p, err := s.svc.Authenticate(r.Context(), token, subgate.TokenAPI)
+	if err == nil && !p.Admin {
+		err = subgate.Errorf(subgate.EUNAUTHORIZED, "that is not the admin token")
+	}
+	if err != nil {
+		return "", err
+	}
+	return adminPrefix + token, nil
+}
+
+// logout ends the session: a reseller's token is revoked, so the cookie is
+// worthless even if it was copied; the admin's cookie is dropped.
+func (s *Server) logout(w http.ResponseWriter, r *http.Request, sess *session) {
+	if !sess.principal.Admin {
+		err := s.svc.EndSession(r.Context(), strings.TrimPrefix(sess.secret, resellerPrefix), subgate.TokenDashboard)
+		if err != nil {
+			s.errorPage(w, r, sess, err)
+			return
+		}
+	}
+	s.clearCookie(w, r, sessionCookie)
+	s.redirect(w, r, "/login")
+}
+
+// home is the landing page: the admin's resellers or a reseller's overview.
+func (s *Server) home(w http.ResponseWriter, r *http.Request, sess *session) {
+	if sess.principal.Admin {
+		s.redirect(w, r, "/admin")
+		return
+	}
+	s.overview(w, r, sess)
+}

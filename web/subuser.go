@@ -1,0 +1,242 @@
+package web
+
+import (
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/subgate/subgate"
+)
+
+type subUserView struct {
+	subUserRow
+	Traffic  []trafficRow // every product, to give and take
+	Products []subgate.Product
+	Chart    chart
+	Range    string // "day" (hourly) or "month" (daily)
+	Proxy    proxyView
+	Key      string
+	Settings map[string]string // the settings form's values
+}
+
+// proxyView is how a customer connects with this sub-user.
+type proxyView struct {
+	Host    string // "" when no gateway runs
+	Port    string
+	Curl    string
+	Socks   string
+	Enabled bool
+}
+
+func (s *Server) subUser(w http.ResponseWriter, r *http.Request, sess *session) {
+	u, err := s.svc.SubUser(r.Context(), sess.principal, r.PathValue("ref"))
+	if err != nil {
+		s.errorPage(w, r, sess, err)
+		return
+	}
+	pg := s.newPage(sess, u.Username, "subusers")
+	pg.Notice = notice(r)
+	s.renderSubUser(w, r, sess, u, http.StatusOK, pg)
+}
+
+// renderSubUser draws the detail page, also to show a failed form on it.
+func (s *Server) renderSubUser(w http.ResponseWriter, r *http.Request, sess *session, u *subgate.SubUser, status int, pg *page) {
+	v := subUserView{subUserRow: s.row(u), Products: subgate.Products, Range: "day", Key: newFormKey(),
+		Proxy: s.proxyView(r, u)}
+	v.Settings = settingsForm(u, pg)
+	for _, p := range subgate.Products {
+		v.Traffic = append(v.Traffic, trafficRow{p, u.Traffic[p].Available, u.Traffic[p].Used})
+	}
+	g, steps := subgate.GranularityHour, 24
+	if r.URL.Query().Get("range") == "month" {
+		v.Range, g, steps = "month", subgate.GranularityDay, 30
+	}
+	var err error
+	if v.Chart, err = s.usageChart(r.Context(), sess.principal, []int64{u.ID}, g, steps); err != nil {
+		s.errorPage(w, r, sess, err)
+		return
+	}
+	pg.Data = v
+	s.render(w, r, status, "subuser", pg)
+}
+
+// actionFailed re-renders the detail page with the form's error; nothing
+// was changed.
+func (s *Server) actionFailed(w http.ResponseWriter, r *http.Request, sess *session, err error) {
+	if status := statusOf(err); status == http.StatusNotFound || status == http.StatusInternalServerError {
+		s.errorPage(w, r, sess, err)
+		return
+	}
+	u, lerr := s.svc.SubUser(r.Context(), sess.principal, r.PathValue("ref"))
+	if lerr != nil {
+		s.errorPage(w, r, sess, lerr)
+		return
+	}
+	pg := s.newPage(sess, u.Username, "subusers")
+	pg.Form = r.PostForm
+	pg.Error = subgate.ErrorMessage(err)
+	pg.Fields = map[string]string{"form": r.PostForm.Get("form")}
+	if f := subgate.ErrorField(err); f != "" {
+		pg.Fields[f] = subgate.ErrorMessage(err)
+	}
+	s.renderSubUser(w, r, sess, u, statusOf(err), pg)
+}
+
+func (s *Server) done(w http.ResponseWriter, r *http.Request, u *subgate.SubUser, what string) {
+	s.redirect(w, r, "/subusers/"+itoa(u.ID)+"?done="+what)
+}
+
+// moveTraffic gives traffic from the pool or takes it back.
+func (s *Server) moveTraffic(w http.ResponseWriter, r *http.Request, sess *session) {
+	f := r.PostForm
+	product, err := subgate.ParseProduct(f.Get("product"))
+	if err != nil {
+		s.actionFailed(w, r, sess, err)
+		return
+	}
+	b, err := gbField(f, "amount")
+	if err == nil && b == 0 {
+		err = subgate.Invalidf("amount", "must be more than 0 GB")
+	}
+	if err != nil {
+		s.actionFailed(w, r, sess, err)
+		return
+	}
+	move, what := s.svc.Give, "given"
+	if f.Get("direction") == "take" {
+		move, what = s.svc.Take, "taken"
+	}
+	u, err := move(r.Context(), sess.principal, r.PathValue("ref"), product, b, formKey(f))
+	if err != nil {
+		s.actionFailed(w, r, sess, err)
+		return
+	}
+	s.done(w, r, u, what)
+}
+
+func (s *Server) setStatus(w http.ResponseWriter, r *http.Request, sess *session) {
+	st, err := subgate.ParseStatus("status", r.PostForm.Get("status"))
+	if err != nil {
+		s.actionFailed(w, r, sess, err)
+		return
+	}
+	u, err := s.svc.SetStatus(r.Context(), sess.principal, r.PathValue("ref"), st)
+	if err != nil {
+		s.actionFailed(w, r, sess, err)
+		return
+	}
+	what := "enabled"
+	if st != subgate.StatusActive {
+		what = "disabled"
+	}
+	s.done(w, r, u, what)
+}
+
+// setPassword sets the typed proxy password, or a generated one.
+func (s *Server) setPassword(w http.ResponseWriter, r *http.Request, sess *session) {
+	pw := strings.TrimSpace(r.PostForm.Get("password"))
+	if pw == "" {
+		pw = subgate.NewProxyPassword()
+	}
+	u, err := s.svc.SetPassword(r.Context(), sess.principal, r.PathValue("ref"), pw)
+	if err != nil {
+		s.actionFailed(w, r, sess, err)
+		return
+	}
+	s.done(w, r, u, "password")
+}
+
+// updateSettings saves name, note, limits and expiry.
+func (s *Server) updateSettings(w http.ResponseWriter, r *http.Request, sess *session) {
+	ctx, f := r.Context(), r.PostForm
+	cur, err := s.svc.SubUser(ctx, sess.principal, r.PathValue("ref"))
+	if err != nil {
+		s.errorPage(w, r, sess, err)
+		return
+	}
+	name, note := strings.TrimSpace(f.Get("name")), strings.TrimSpace(f.Get("note"))
+	upd := subgate.SubUserUpdate{Name: &name, Note: &note}
+	limits, err := limitsFields(f, cur.Limits)
+	if err != nil {
+		s.actionFailed(w, r, sess, err)
+		return
+	}
+	upd.Limits = &limits
+	exp, err := expiryField(f)
+	if err != nil {
+		s.actionFailed(w, r, sess, err)
+		return
+	}
+	upd.ExpiresAt = &exp
+	u, err := s.svc.UpdateSubUser(ctx, sess.principal, itoa(cur.ID), upd)
+	if err != nil {
+		s.actionFailed(w, r, sess, err)
+		return
+	}
+	s.done(w, r, u, "settings")
+}
+
+// deleteSubUser deletes after the username was typed again to confirm.
+func (s *Server) deleteSubUser(w http.ResponseWriter, r *http.Request, sess *session) {
+	ctx := r.Context()
+	u, err := s.svc.SubUser(ctx, sess.principal, r.PathValue("ref"))
+	if err != nil {
+		s.errorPage(w, r, sess, err)
+		return
+	}
+	if strings.TrimSpace(r.PostForm.Get("confirm")) != u.Username {
+		s.actionFailed(w, r, sess, subgate.Invalidf("confirm", "must be the sub-user's username, %s, to delete it", u.Username))
+		return
+	}
+	if err := s.svc.DeleteSubUser(ctx, sess.principal, itoa(u.ID)); err != nil {
+		s.actionFailed(w, r, sess, err)
+		return
+	}
+	s.redirect(w, r, "/subusers?done=deleted")
+}
+
+// proxyView works out the gateway address a customer dials: the configured
+// host, or the host the dashboard was reached at when the gateway listens
+// on every address.
+func (s *Server) proxyView(r *http.Request, u *subgate.SubUser) proxyView {
+	host, port, err := net.SplitHostPort(s.proxyAddr)
+	if s.proxyAddr == "" || err != nil {
+		return proxyView{}
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = r.Host
+		if h, _, err := net.SplitHostPort(r.Host); err == nil {
+			host = h
+		}
+	}
+	addr := net.JoinHostPort(host, port)
+	cred := u.Username + ":" + u.Password
+	return proxyView{
+		Host: host, Port: port, Enabled: true,
+		Curl:  "curl -x " + shellQuote("http://"+cred+"@"+addr) + " https://example.com/",
+		Socks: "curl -x " + shellQuote("socks5h://"+cred+"@"+addr) + " https://example.com/",
+	}
+}
+
+// shellQuote quotes s for a POSIX shell (proxy passwords may hold $, & and
+// other characters a shell would act on).
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// settingsForm fills the settings form from the sub-user, or with what was
+// typed when that form just failed.
+func settingsForm(u *subgate.SubUser, pg *page) map[string]string {
+	m := map[string]string{
+		"name": u.Name, "note": u.Note, "expires_at": expiryInput(u.ExpiresAt),
+		"limits.daily": gbInput(u.Limits.Daily), "limits.monthly": gbInput(u.Limits.Monthly),
+		"limits.lifetime": gbInput(u.Limits.Lifetime), "limits.ip_usage_cap": countInput(u.Limits.IPUsageCap),
+		"limits.max_concurrency": countInput(u.Limits.MaxConcurrency),
+	}
+	if pg.Form != nil && pg.Form.Get("form") == "settings" {
+		for k := range m {
+			m[k] = pg.Form.Get(k)
+		}
+	}
+	return m
+}

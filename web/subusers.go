@@ -1,0 +1,202 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/subgate/subgate"
+)
+
+const perPage = 25
+
+// trafficRow is one product's balance of a sub-user.
+type trafficRow struct {
+	Product   subgate.Product
+	Available int64
+	Used      int64
+}
+
+// subUserRow is a sub-user with what the pages derive from it.
+type subUserRow struct {
+	*subgate.SubUser
+	Limited bool
+	Expired bool
+	Traffic []trafficRow // products it has or had traffic of
+}
+
+func (s *Server) row(u *subgate.SubUser) subUserRow {
+	now := s.svc.Now()
+	row := subUserRow{SubUser: u, Limited: u.Limited(now), Expired: u.Expired(now)}
+	for _, p := range subgate.Products {
+		if t := u.Traffic[p]; t.Available != 0 || t.Used != 0 {
+			row.Traffic = append(row.Traffic, trafficRow{p, t.Available, t.Used})
+		}
+	}
+	return row
+}
+
+// listQuery is the list's state, kept in the URL.
+type listQuery struct {
+	Search, Status, Sort, Order string
+	Page                        int
+}
+
+func (q listQuery) url(base string, changes func(*listQuery)) string {
+	if changes != nil {
+		changes(&q)
+	}
+	v := url.Values{}
+	for k, s := range map[string]string{"search": q.Search, "status": q.Status, "sort": q.Sort, "order": q.Order} {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	if q.Page > 1 {
+		v.Set("page", strconv.Itoa(q.Page))
+	}
+	if len(v) == 0 {
+		return base
+	}
+	return base + "?" + v.Encode()
+}
+
+type sortLink struct {
+	Label, URL string
+	Arrow      string // ↑ or ↓ on the column in use
+}
+
+type subUsersView struct {
+	Query         listQuery
+	Rows          []subUserRow
+	Total         int64
+	Page, Pages   int
+	PrevURL       string
+	NextURL       string
+	Columns       map[string]sortLink
+	StatusOptions []string
+}
+
+func (s *Server) subUsers(w http.ResponseWriter, r *http.Request, sess *session) {
+	q := r.URL.Query()
+	lq := listQuery{Search: strings.TrimSpace(q.Get("search")), Status: q.Get("status"), Sort: q.Get("sort"), Order: q.Get("order"), Page: 1}
+	if n, err := strconv.Atoi(q.Get("page")); err == nil && n > 1 && n <= 1_000_000 {
+		lq.Page = n
+	}
+	f := subgate.SubUserFilter{
+		Search: lq.Search, Status: subgate.Status(lq.Status), Sort: subgate.SubUserSort(lq.Sort),
+		Desc: lq.Order == "desc", Limit: perPage, Offset: (lq.Page - 1) * perPage, WithTotal: true,
+	}
+	page, err := s.svc.SubUsers(r.Context(), sess.principal, f)
+	if err != nil {
+		s.errorPage(w, r, sess, err)
+		return
+	}
+	base := s.path("/subusers")
+	v := subUsersView{Query: lq, Total: page.Total, Page: lq.Page, Pages: int((page.Total + perPage - 1) / perPage),
+		StatusOptions: []string{"active", "disabled", "blocked"}, Columns: map[string]sortLink{}}
+	for _, u := range page.Items {
+		v.Rows = append(v.Rows, s.row(u))
+	}
+	if lq.Page > 1 {
+		v.PrevURL = lq.url(base, func(q *listQuery) { q.Page-- })
+	}
+	if lq.Page < v.Pages {
+		v.NextURL = lq.url(base, func(q *listQuery) { q.Page++ })
+	}
+	for col, label := range map[string]string{"id": "#", "username": "Username", "used": "Used", "available": "Available", "created_at": "Created"} {
+		link := sortLink{Label: label}
+		current := lq.Sort == col || (lq.Sort == "" && col == "id")
+		order := "asc"
+		if col == "used" || col == "available" || col == "created_at" {
+			order = "desc" // the biggest and newest first is the useful start
+		}
+		if current {
+			link.Arrow = "↑"
+			order = "desc"
+			if lq.Order == "desc" {
+				link.Arrow, order = "↓", "asc"
+			}
+		}
+		link.URL = lq.url(base, func(q *listQuery) { q.Sort, q.Order, q.Page = col, order, 1 })
+		v.Columns[col] = link
+	}
+	pg := s.newPage(sess, "Sub-users", "subusers")
+	pg.Notice = notice(r)
+	pg.Data = v
+	s.render(w, r, http.StatusOK, "subusers", pg)
+}
+
+type newSubUserView struct {
+	Products []subgate.Product
+	Key      string
+}
+
+func (s *Server) newSubUser(w http.ResponseWriter, r *http.Request, sess *session) {
+	s.renderNewSubUser(w, r, sess, http.StatusOK, nil)
+}
+
+func (s *Server) renderNewSubUser(w http.ResponseWriter, r *http.Request, sess *session, status int, err error) {
+	pg := s.newPage(sess, "New sub-user", "subusers")
+	key := newFormKey()
+	if r.Method == http.MethodPost {
+		key = formKey(r.PostForm)
+	}
+	pg.Data = newSubUserView{Products: subgate.Products, Key: key}
+	if err != nil {
+		s.formError(w, r, sess, "subuser_new", pg, err)
+		return
+	}
+	s.render(w, r, status, "subuser_new", pg)
+}
+
+// createSubUser creates a sub-user from the form and shows it.
+func (s *Server) createSubUser(w http.ResponseWriter, r *http.Request, sess *session) {
+	c, err := subUserCreateForm(r.PostForm)
+	if err == nil {
+		var u *subgate.SubUser
+		u, err = s.svc.CreateSubUser(r.Context(), sess.principal, 0, c, formKey(r.PostForm))
+		if err == nil {
+			s.redirect(w, r, "/subusers/"+strconv.FormatInt(u.ID, 10)+"?done=created")
+			return
+		}
+	}
+	s.renderNewSubUser(w, r, sess, 0, err)
+}
+
+func subUserCreateForm(f url.Values) (subgate.SubUserCreate, error) {
+	c := subgate.SubUserCreate{
+		Username: strings.TrimSpace(f.Get("username")), Password: strings.TrimSpace(f.Get("password")),
+		Name: strings.TrimSpace(f.Get("name")), Note: strings.TrimSpace(f.Get("note")),
+		Traffic: map[subgate.Product]int64{},
+	}
+	var err error
+	for _, p := range subgate.Products {
+		b, err := gbField(f, "traffic."+string(p))
+		if err != nil {
+			return c, err
+		}
+		if b > 0 {
+			c.Traffic[p] = b
+		}
+	}
+	if c.Limits, err = limitsFields(f, subgate.Limits{}); err != nil {
+		return c, err
+	}
+	if c.ExpiresAt, err = expiryField(f); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// notices are the success messages a redirect may ask for; only these
+// fixed texts are ever shown, never text from the URL.
+var notices = map[string]string{
+	"created": "Sub-user created.", "given": "Traffic given.", "taken": "Traffic taken back.",
+	"enabled": "Sub-user enabled.", "disabled": "Sub-user disabled.", "password": "Proxy password changed.",
+	"settings": "Settings saved.", "deleted": "Sub-user deleted; its unused traffic went back to your pool.",
+	"reseller": "Reseller created.", "credited": "Pool credited.", "debited": "Pool debited.",
+}
+
+func notice(r *http.Request) string { return notices[r.URL.Query().Get("done")] }
