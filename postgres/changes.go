@@ -4,11 +4,17 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // changeChannel is the NOTIFY channel every committed sub-user change is
-// announced on, with its Seq as payload.
-const changeChannel = "subgate_subuser_changes"
+// announced on. Channels are shared by the whole database, so the payload
+// names the schema before the Seq: installations in other schemas of the
+// same database announce their own changes on it too.
+const (
+	changeChannel = "subgate_subuser_changes"
+	changePayload = `current_schema() || ' ' || currval('subuser_seq')::text`
+)
 
 // ListenChanges calls notify with the Seq of every sub-user change committed
 // by any node on this database, as it commits, until ctx ends or the
@@ -28,6 +34,10 @@ func (s *Store) ListenChanges(ctx context.Context, notify func(seq int64)) error
 	if _, err := conn.Exec(ctx, `LISTEN `+changeChannel); err != nil {
 		return fmt.Errorf("postgres: listen: %w", err)
 	}
+	var schema string
+	if err := conn.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		return fmt.Errorf("postgres: listen: %w", err)
+	}
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
@@ -36,8 +46,19 @@ func (s *Store) ListenChanges(ctx context.Context, notify func(seq int64)) error
 			}
 			return fmt.Errorf("postgres: listen: %w", err)
 		}
-		if seq, err := strconv.ParseInt(n.Payload, 10, 64); err == nil {
+		if seq, ok := changeSeq(n.Payload, schema); ok {
 			notify(seq)
 		}
 	}
+}
+
+// changeSeq reads the Seq of a change payload announced in schema; ok is
+// false for another schema's changes.
+func changeSeq(payload, schema string) (seq int64, ok bool) {
+	i := strings.LastIndexByte(payload, ' ')
+	if i < 0 || payload[:i] != schema {
+		return 0, false
+	}
+	seq, err := strconv.ParseInt(payload[i+1:], 10, 64)
+	return seq, err == nil
 }

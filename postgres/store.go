@@ -154,7 +154,7 @@ func seqSteps(id int64, seq *int64) []step {
 		{sql: `SELECT pg_advisory_xact_lock($1)`, args: []any{changeLockKey}, scan: []any{new(any)}},
 		{sql: `UPDATE subusers SET seq = nextval('subuser_seq') WHERE id = $1 RETURNING seq`, args: []any{id}, scan: []any{seq}},
 		// Delivered at commit, to every node listening (see ListenChanges).
-		{sql: `SELECT pg_notify('` + changeChannel + `', currval('subuser_seq')::text)`, scan: []any{new(any)}},
+		{sql: `SELECT pg_notify('` + changeChannel + `', ` + changePayload + `)`, scan: []any{new(any)}},
 	}
 }
 
