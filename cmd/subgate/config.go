@@ -36,6 +36,8 @@ type config struct {
 	NetNutAddr    string `json:"netnut_addr"`    // optional dedicated ports serving a dialect at /
 	IPRoyalAddr   string `json:"iproyal_addr"`   //
 	NineAddr      string `json:"9proxy_addr"`    //
+
+	Dashboard onOff `json:"dashboard"` // web dashboard under /dashboard on the API port; "off" disables
 }
 
 func defaultConfig() config {
@@ -66,6 +68,7 @@ func bindConfigFlags(fs *flag.FlagSet) *configFlags {
 	fs.StringVar(&cf.c.SOCKSAddr, "socks-addr", "", "extra SOCKS5-only proxy port (env SUBGATE_SOCKS_ADDR)")
 	fs.StringVar(&cf.c.MetricsAddr, "metrics-addr", "", "Prometheus /metrics port (env SUBGATE_METRICS_ADDR, default: on the API port)")
 	fs.StringVar(&cf.c.Routes, "routes", "", "route configuration file, JSON (env SUBGATE_ROUTES, default: direct egress)")
+	fs.StringVar((*string)(&cf.c.Dashboard), "dashboard", "", "web dashboard at /dashboard on the API port: on or off (env SUBGATE_DASHBOARD, default on)")
 	fs.StringVar(&cf.c.Node, "node", "", "unique name of this gateway process (env SUBGATE_NODE, default host name + random)")
 	return cf
 }
@@ -94,6 +97,7 @@ var envNames = []struct {
 	{"SUBGATE_NETNUT_ADDR", func(c *config) *string { return &c.NetNutAddr }},
 	{"SUBGATE_IPROYAL_ADDR", func(c *config) *string { return &c.IPRoyalAddr }},
 	{"SUBGATE_9PROXY_ADDR", func(c *config) *string { return &c.NineAddr }},
+	{"SUBGATE_DASHBOARD", func(c *config) *string { return (*string)(&c.Dashboard) }},
 }
 
 // emptyAllowed names the variables whose empty value means "off" rather
@@ -125,6 +129,7 @@ func (a *app) loadConfig(cf *configFlags) (config, error) {
 		{"proxy-addr", &c.ProxyAddr, cf.c.ProxyAddr}, {"http-proxy-addr", &c.HTTPProxyAddr, cf.c.HTTPProxyAddr},
 		{"socks-addr", &c.SOCKSAddr, cf.c.SOCKSAddr}, {"metrics-addr", &c.MetricsAddr, cf.c.MetricsAddr},
 		{"routes", &c.Routes, cf.c.Routes}, {"node", &c.Node, cf.c.Node},
+		{"dashboard", (*string)(&c.Dashboard), string(cf.c.Dashboard)},
 	} {
 		if isSet(cf.fs, e.flag) {
 			*e.dst = e.src

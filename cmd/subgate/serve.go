@@ -21,12 +21,14 @@ import (
 const serveUsage = `Usage: subgate serve [flags]
 
 Runs subgate: the management API with the NetNut, IPRoyal and 9Proxy
-dialects, and the proxy gateway (HTTP, CONNECT and SOCKS5 on --proxy-addr).
+dialects and the web dashboard (/dashboard), and the proxy gateway (HTTP,
+CONNECT and SOCKS5 on --proxy-addr).
 Settings come from flags, then environment variables, then the --config
 file (JSON or YAML with the keys db, api_addr, admin_token, secret_key,
 secret_key_file, timezone, log_level, proxy_addr, http_proxy_addr,
 socks_addr, metrics_addr, routes, node, netnut_prefix, iproyal_prefix,
-9proxy_prefix, netnut_addr, iproyal_addr, 9proxy_addr), then defaults.
+9proxy_prefix, netnut_addr, iproyal_addr, 9proxy_addr, dashboard), then
+defaults.
 
 On a fresh database without SUBGATE_ADMIN_TOKEN an admin token is generated
 and printed once. Stop with Ctrl-C or SIGTERM; requests in flight finish.`
@@ -54,7 +56,10 @@ func (a *app) serve(ctx context.Context, args []string) error {
 		apiServer.SetRoutes(router)
 	}
 	components := dialectComponents(cfg, apiServer, svc, logger)
-	apiHandler := apiServer.Handler()
+	apiHandler, err := withDashboard(cfg, apiServer, svc, logger)
+	if err != nil {
+		return err
+	}
 	if cfg.MetricsAddr == "" {
 		apiHandler = withMetrics(apiHandler, registry)
 	}
