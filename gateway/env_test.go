@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -294,6 +295,26 @@ func getOver(t testing.TB, c net.Conn, target, path string) (*http.Response, int
 		t.Fatal(err)
 	}
 	return resp, len(req)
+}
+
+// deadAddr is a loopback address that refuses connections. A socket is
+// bound to it but never listens, so, unlike a closed listener's port, no
+// other listener can take the port while the test runs.
+func deadAddr(t testing.TB) string {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(sa.(*syscall.SockaddrInet4).Port))
 }
 
 // patience bounds every wait for something the gateway does "at once" or

@@ -230,9 +230,7 @@ func TestMalformedRequests(t *testing.T) {
 func TestDialFailureIs502(t *testing.T) {
 	e := newEnv(t)
 	e.createUser("alice", map[subgate.Product]int64{subgate.ProductAny: gb}, nil)
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	dead := ln.Addr().String()
-	ln.Close()
+	dead := deadAddr(t)
 	_, bad := e.connect("alice", testPassword, dead)
 	if bad == nil || bad.StatusCode != http.StatusBadGateway || bad.Header.Get("X-Subgate-Error") != "dial_refused" {
 		t.Fatalf("got %+v", bad)
