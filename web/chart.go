@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"math"
 	"time"
 
 	"github.com/subgate/subgate"
@@ -103,9 +104,13 @@ func layoutChart(starts []time.Time, sums map[int64]int64, g subgate.UsageGranul
 			label = ""
 		}
 		c.Bars = append(c.Bars, bar{
-			X: float64(i)*slot + chartGap/2, W: slot - chartGap, Y: chartHeight - 16 - h, H: h, LabelX: (float64(i) + 0.5) * slot,
-			Label: label, Title: title + ": " + formatGB(b) + " (" + formatBytes(b) + ")",
+			X: round1(float64(i)*slot + chartGap/2), W: round1(slot - chartGap), Y: round1(chartHeight - 16 - h), H: round1(h),
+			LabelX: round1((float64(i) + 0.5) * slot),
+			Label:  label, Title: title + ": " + formatGB(b) + " (" + formatBytes(b) + ")",
 		})
 	}
 	return c
 }
+
+// round1 keeps coordinates short in the page.
+func round1(x float64) float64 { return math.Round(x*10) / 10 }

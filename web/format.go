@@ -17,6 +17,7 @@ var funcs = template.FuncMap{
 	"when":        formatTime,
 	"day":         formatDay,
 	"axisY":       func(h int) int { return h - 16 },
+	"labelY":      func(h int) int { return h - 3 },
 	"field":       field,
 	"fieldValue":  fieldValue,
 }
