@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/subgate/subgate"
@@ -16,8 +17,8 @@ import (
 // credCache answers every authentication from memory. It loads all
 // sub-users once, then follows Store.SubUsersChanged by sequence number:
 // polled often (cheap, and it sees changes made by other nodes) and at once
-// when this process's Service reports a change. A connection never waits on
-// the database to authenticate.
+// when this process's Service or a change feed (see follow) reports a
+// change. A connection never waits on the database to authenticate.
 type credCache struct {
 	store    subgate.Store
 	onChange func(old, cur *subgate.SubUser) // old or cur may be nil
@@ -28,9 +29,14 @@ type credCache struct {
 	ipRules []ipRule // AllowIPs of every sub-user, most specific first
 	seq     int64
 
-	refreshMu sync.Mutex // one refresh at a time
-	lastStart time.Time  // when the latest refresh began
+	refreshMu sync.Mutex   // one refresh at a time
+	lastStart time.Time    // when the latest refresh began
+	lastPoll  atomic.Int64 // unix nanoseconds of the latest refresh's start
 	pokeCh    chan struct{}
+	// feedLive: the change feed delivered since it (re)connected. Only then
+	// is it trusted to replace fast polling: a change committed while it was
+	// down or not yet listening is still found by a poll.
+	feedLive atomic.Bool
 }
 
 type ipRule struct {
@@ -58,7 +64,9 @@ func (c *credCache) poke() {
 	}
 }
 
-func (c *credCache) run(stop <-chan struct{}, every time.Duration, log *slog.Logger, wg *sync.WaitGroup) {
+// run refreshes on every poke and every tick; while a change feed delivers,
+// ticks refresh only once safetyNet has passed since the latest refresh.
+func (c *credCache) run(stop <-chan struct{}, every, safetyNet time.Duration, log *slog.Logger, wg *sync.WaitGroup) {
 	defer wg.Done()
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -67,6 +75,9 @@ func (c *credCache) run(stop <-chan struct{}, every time.Duration, log *slog.Log
 		case <-stop:
 			return
 		case <-t.C:
+			if c.feedLive.Load() && time.Since(time.Unix(0, c.lastPoll.Load())) < safetyNet {
+				continue
+			}
 		case <-c.pokeCh:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -86,6 +97,7 @@ func (c *credCache) refresh(ctx context.Context) error {
 
 func (c *credCache) refreshLocked(ctx context.Context) error {
 	c.lastStart = time.Now()
+	c.lastPoll.Store(c.lastStart.UnixNano())
 	for {
 		c.mu.RLock()
 		after := c.seq

@@ -18,10 +18,11 @@
 // in flight) is lost, never counted twice, and the node's unused leases
 // return to their sub-users when they expire (LeaseTTL).
 //
-// Several nodes: budgets are shared through leases and changes arrive by
-// polling the store's change sequence (PollInterval). The concurrency cap
-// is counted per node; for ip_usage_cap the store decides on every egress
-// key a node has not seen that day, so nodes together never pass the cap.
+// Several nodes: budgets are shared through leases and changes arrive from
+// a change feed (Config.Changes) or by polling the store's change sequence
+// (PollInterval). The concurrency cap is counted per node; for
+// ip_usage_cap the store decides on every egress key a node has not seen
+// that day, so nodes together never pass the cap.
 package gateway
 
 import (
@@ -78,12 +79,19 @@ type Config struct {
 	Registerer prometheus.Registerer // default: none
 	Logger     *slog.Logger          // default: slog.Default()
 
-	PollInterval     time.Duration // credential refresh, default 250 ms
-	FlushInterval    time.Duration // usage flush, default 500 ms
-	LeaseTTL         time.Duration // default 60 s
-	DialTimeout      time.Duration // default 10 s
-	HandshakeTimeout time.Duration // first request / SOCKS handshake, default 10 s
-	IdleTimeout      time.Duration // idle keep-alive HTTP client connection, default 2 min
+	// Changes, when set, announces changes committed by other nodes as they
+	// commit: the credential cache follows it and polls only as a safety
+	// net (ChangePollInterval), or every PollInterval while the feed is
+	// broken or has not delivered since it (re)connected.
+	Changes ChangeFeed
+
+	PollInterval       time.Duration // credential refresh, default 250 ms
+	ChangePollInterval time.Duration // refresh while Changes delivers, default 5 s
+	FlushInterval      time.Duration // usage flush, default 500 ms
+	LeaseTTL           time.Duration // default 60 s
+	DialTimeout        time.Duration // default 10 s
+	HandshakeTimeout   time.Duration // first request / SOCKS handshake, default 10 s
+	IdleTimeout        time.Duration // idle keep-alive HTTP client connection, default 2 min
 
 	// AuthFailuresPerSecond and AuthFailureBurst bound failed logins per
 	// source IP (default 2/s, burst 20).
@@ -122,6 +130,7 @@ func (c *Config) setDefaults() error {
 		}
 	}
 	def(&c.PollInterval, 250*time.Millisecond)
+	def(&c.ChangePollInterval, 5*time.Second)
 	def(&c.FlushInterval, 500*time.Millisecond)
 	def(&c.LeaseTTL, time.Minute)
 	def(&c.DialTimeout, 10*time.Second)
@@ -218,7 +227,11 @@ func (g *Gateway) Start(ctx context.Context) error {
 		g.cfg.Service.OnSubUserChange(func(int64) { g.creds.poke() })
 	}
 	g.loops.Add(2)
-	go g.creds.run(g.stop, g.cfg.PollInterval, g.log, &g.loops)
+	go g.creds.run(g.stop, g.cfg.PollInterval, g.cfg.ChangePollInterval, g.log, &g.loops)
+	if g.cfg.Changes != nil {
+		g.loops.Add(1)
+		go g.creds.follow(g.stop, g.cfg.Changes, g.log, &g.loops)
+	}
 	go g.flusher.run(g.stop, &g.loops)
 	for _, l := range g.listeners {
 		g.loops.Add(1)

@@ -61,12 +61,19 @@ func newProxy(cfg config, svc *subgate.Service, reg prometheus.Registerer, logge
 		ProxyAddr: cfg.ProxyAddr, HTTPAddr: cfg.HTTPProxyAddr, SOCKSAddr: cfg.SOCKSAddr,
 		Store: svc.Store, Service: svc, Dialer: router, Windows: svc.Windows,
 		DefaultProduct: router.Config().DefaultProduct, Node: cfg.Node,
-		Registerer: reg, Logger: logger,
+		Changes: changeFeed(svc.Store), Registerer: reg, Logger: logger,
 	})
 	if err != nil {
 		return nil, nil, err
 	}
 	return gw, router, nil
+}
+
+// changeFeed is the store's feed of other nodes' changes when it has one
+// (PostgreSQL); without it the gateway polls.
+func changeFeed(st subgate.Store) gateway.ChangeFeed {
+	f, _ := st.(gateway.ChangeFeed)
+	return f
 }
 
 // routeConfig loads the route file, or routes every product directly (to
