@@ -70,6 +70,14 @@ type Store interface {
 	// AdmitsEgress allows it, in one transaction that serialises the
 	// sub-user's admissions across connections and nodes.
 	AdmitEgress(ctx context.Context, r EgressRequest) (EgressAdmission, error)
+	// AcquireSlots grows the node's hold on the sub-user's connection slots
+	// by SlotGrant (expired holds of every node dropped first) and sets its
+	// expiry to Now+TTL; it returns the slots added.
+	AcquireSlots(ctx context.Context, r SlotRequest) (int64, error)
+	// SyncSlots lowers each listed hold of the node to at most the given
+	// slots and renews the live ones; it returns the holds as stored after
+	// (a hold that expired or reached 0 is left out: the node holds none).
+	SyncSlots(ctx context.Context, s SlotSync) ([]SlotHold, error)
 
 	// Audit sums a reseller's balances per product (see AuditLine).
 	Audit(ctx context.Context, resellerID int64) (map[Product]AuditLine, error)

@@ -30,6 +30,7 @@ func (s *Store) maybeHousekeep(ctx context.Context, b subgate.UsageBatch) {
 	q := &pgx.Batch{}
 	q.Queue(`DELETE FROM leases l USING subusers s WHERE s.id = l.subuser_id AND l.expires_at <= $1 AND s.deleted_at IS NULL`, now)
 	q.Queue(`DELETE FROM usage_batches WHERE applied_at < $1`, now.Add(-batchRetention))
+	q.Queue(`DELETE FROM conn_slots WHERE expires_at <= $1`, now)
 	q.Queue(`DELETE FROM egress WHERE day_key < $1`, b.Windows.DayKey(b.Now.Add(-subgate.EgressRetention)))
 	q.Queue(`DELETE FROM idempotency WHERE created_at < $1`, now.Add(-subgate.IdempotencyRetention))
 	q.Queue(`DELETE FROM tokens WHERE kind = $1 AND expires_at < $2`, string(subgate.TokenNetNut), now.Add(-subgate.NetNutTokenRetention))

@@ -34,6 +34,7 @@ func Run(t *testing.T, open func(t *testing.T) subgate.Store) {
 		{"Leases", leaseTests},
 		{"Flush", flushTests},
 		{"Egress", egressTests},
+		{"Slots", slotTests},
 		{"Overdraft", overdraftTests},
 		{"Housekeeping", housekeepingTests},
 		{"Usage", usageTests},
