@@ -31,13 +31,24 @@ type bar struct {
 	Title      string // on hover
 }
 
+// usageFunc answers a usage query for whoever looks.
+type usageFunc func(ctx context.Context, q subgate.UsageQuery) ([]subgate.UsagePoint, error)
+
+// usageOf reads the usage of the given sub-users as p (all of p's when ids
+// is empty).
+func (s *Server) usageOf(p subgate.Principal, ids []int64) usageFunc {
+	return func(ctx context.Context, q subgate.UsageQuery) ([]subgate.UsagePoint, error) {
+		q.SubUserIDs = ids
+		return s.svc.Usage(ctx, p, q)
+	}
+}
+
 // usageChart reads a series of steps (hours or days, all products summed)
-// ending with the step that holds now, for the given sub-users (all the
-// caller's when ids is empty).
-func (s *Server) usageChart(ctx context.Context, p subgate.Principal, ids []int64, g subgate.UsageGranularity, steps int) (chart, error) {
+// ending with the step that holds now.
+func (s *Server) usageChart(ctx context.Context, usage usageFunc, g subgate.UsageGranularity, steps int) (chart, error) {
 	starts := stepStarts(s.svc.Now(), s.svc.Windows, g, steps)
 	end := nextStep(starts[len(starts)-1], g)
-	pts, err := s.svc.Usage(ctx, p, subgate.UsageQuery{SubUserIDs: ids, From: starts[0], To: end, Granularity: g})
+	pts, err := usage(ctx, subgate.UsageQuery{From: starts[0], To: end, Granularity: g})
 	if err != nil {
 		return chart{}, err
 	}

@@ -40,7 +40,7 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request, sess *session)
 		}
 		*st.n = page.Total
 	}
-	if v.Chart, err = s.usageChart(ctx, sess.principal, nil, subgate.GranularityDay, 7); err != nil {
+	if v.Chart, err = s.usageChart(ctx, s.usageOf(sess.principal, nil), subgate.GranularityDay, 7); err != nil {
 		s.errorPage(w, r, sess, err)
 		return
 	}

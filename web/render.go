@@ -16,6 +16,7 @@ type page struct {
 	Base   string
 	User   string // who is logged in; "" on the sign-in page
 	Admin  bool
+	Self   bool // a sub-user looking at its own page
 	CSRF   string
 	Notice string            // a success message after a redirect
 	Error  string            // a form-level error
@@ -25,7 +26,7 @@ type page struct {
 }
 
 // pageNames are the templates in templates/, each rendered inside layout.html.
-var pageNames = []string{"login", "error", "overview", "subusers", "subuser_new", "subuser", "admin"}
+var pageNames = []string{"login", "error", "overview", "subusers", "subuser_new", "subuser", "admin", "self"}
 
 func parsePages() (map[string]*template.Template, error) {
 	pages := make(map[string]*template.Template, len(pageNames))
@@ -43,7 +44,7 @@ func parsePages() (map[string]*template.Template, error) {
 func (s *Server) newPage(sess *session, title, nav string) *page {
 	pg := &page{Title: title, Nav: nav}
 	if sess != nil {
-		pg.User, pg.Admin, pg.CSRF = sess.name, sess.principal.Admin, sess.csrf
+		pg.User, pg.Admin, pg.Self, pg.CSRF = sess.name, sess.kind == kindAdmin, sess.kind == kindSubUser, sess.csrf
 	}
 	return pg
 }

@@ -98,7 +98,10 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /subusers/{ref}/status", s.reseller(s.setStatus))
 	s.mux.HandleFunc("POST /subusers/{ref}/password", s.reseller(s.setPassword))
 	s.mux.HandleFunc("POST /subusers/{ref}/settings", s.reseller(s.updateSettings))
+	s.mux.HandleFunc("POST /subusers/{ref}/dashboard-login", s.reseller(s.setDashboardLogin))
 	s.mux.HandleFunc("POST /subusers/{ref}/delete", s.reseller(s.deleteSubUser))
+
+	s.mux.HandleFunc("GET /me", s.self(s.selfPage))
 
 	s.mux.HandleFunc("GET /admin", s.admin(s.resellers))
 	s.mux.HandleFunc("POST /admin/resellers", s.admin(s.createReseller))

@@ -9,22 +9,38 @@ import (
 )
 
 // sessionCookie holds the session: "d." and a dashboard token for a
-// reseller, "a." and the admin token for the admin (who has no account to
-// hang a stored session on; the admin token itself is the credential).
+// reseller, "u." and a sub-user session for a sub-user, "a." and the admin
+// token for the admin (who has no account to hang a stored session on; the
+// admin token itself is the credential).
 const sessionCookie = "subgate_session"
 
 const (
 	resellerPrefix = "d."
+	subUserPrefix  = "u."
 	adminPrefix    = "a."
+)
+
+// sessionKind says who is logged in, and so which pages they may see.
+type sessionKind int
+
+const (
+	kindReseller sessionKind = iota + 1
+	kindAdmin
+	kindSubUser
 )
 
 // session is a logged-in visitor.
 type session struct {
-	principal subgate.Principal
-	secret    string // the cookie's token, which CSRF tokens are derived from
-	name      string // shown in the header
+	kind      sessionKind
+	principal subgate.Principal // zero for a sub-user, who acts as no one
+	subUser   *subgate.SubUser  // the sub-user of a sub-user session
+	secret    string            // the cookie's value, which CSRF tokens are derived from
+	name      string            // shown in the header
 	csrf      string
 }
+
+// token is the session's token without the cookie's prefix.
+func (sess *session) token() string { return sess.secret[2:] }
 
 // pageFunc is a handler that runs for a logged-in visitor.
 type pageFunc func(w http.ResponseWriter, r *http.Request, sess *session)
@@ -51,21 +67,18 @@ func (s *Server) authed(fn pageFunc) http.HandlerFunc {
 	}
 }
 
-// reseller is authed for reseller pages; the admin is sent to its own.
-func (s *Server) reseller(fn pageFunc) http.HandlerFunc {
-	return s.authed(func(w http.ResponseWriter, r *http.Request, sess *session) {
-		if sess.principal.Admin {
-			s.errorPage(w, r, sess, subgate.NotFound("page"))
-			return
-		}
-		fn(w, r, sess)
-	})
-}
+// reseller is authed for reseller pages; anyone else gets a 404.
+func (s *Server) reseller(fn pageFunc) http.HandlerFunc { return s.only(kindReseller, fn) }
 
-// admin is authed for the admin's pages; resellers get a 404.
-func (s *Server) admin(fn pageFunc) http.HandlerFunc {
+// admin is authed for the admin's pages; anyone else gets a 404.
+func (s *Server) admin(fn pageFunc) http.HandlerFunc { return s.only(kindAdmin, fn) }
+
+// self is authed for a sub-user's own page; anyone else gets a 404.
+func (s *Server) self(fn pageFunc) http.HandlerFunc { return s.only(kindSubUser, fn) }
+
+func (s *Server) only(kind sessionKind, fn pageFunc) http.HandlerFunc {
 	return s.authed(func(w http.ResponseWriter, r *http.Request, sess *session) {
-		if !sess.principal.Admin {
+		if sess.kind != kind {
 			s.errorPage(w, r, sess, subgate.NotFound("page"))
 			return
 		}
@@ -82,7 +95,7 @@ func (s *Server) session(r *http.Request) (*session, error) {
 	sess := &session{secret: c.Value, csrf: csrfToken(c.Value)}
 	switch {
 	case strings.HasPrefix(c.Value, resellerPrefix):
-		p, err := s.svc.Authenticate(ctx, strings.TrimPrefix(c.Value, resellerPrefix), subgate.TokenDashboard)
+		p, err := s.svc.Authenticate(ctx, sess.token(), subgate.TokenDashboard)
 		if err != nil {
 			return nil, err
 		}
@@ -90,16 +103,22 @@ func (s *Server) session(r *http.Request) (*session, error) {
 		if err != nil {
 			return nil, err
 		}
-		sess.principal, sess.name = p, res.Name
+		sess.kind, sess.principal, sess.name = kindReseller, p, res.Name
+	case strings.HasPrefix(c.Value, subUserPrefix):
+		u, err := s.svc.SubUserSelf(ctx, sess.token())
+		if err != nil {
+			return nil, err
+		}
+		sess.kind, sess.subUser, sess.name = kindSubUser, u, u.Username
 	case strings.HasPrefix(c.Value, adminPrefix):
-		p, err := s.svc.Authenticate(ctx, strings.TrimPrefix(c.Value, adminPrefix), subgate.TokenAPI)
+		p, err := s.svc.Authenticate(ctx, sess.token(), subgate.TokenAPI)
 		if err != nil {
 			return nil, err
 		}
 		if !p.Admin {
 			return nil, subgate.Errorf(subgate.EUNAUTHORIZED, "not the admin token")
 		}
-		sess.principal, sess.name = p, "admin"
+		sess.kind, sess.principal, sess.name = kindAdmin, p, "admin"
 	default:
 		return nil, subgate.Errorf(subgate.EUNAUTHORIZED, "not logged in")
 	}
@@ -133,8 +152,9 @@ func (s *Server) clearCookie(w http.ResponseWriter, r *http.Request, name string
 const loginCookie = "subgate_login"
 
 type loginView struct {
-	Mode  string // "reseller" or "admin": which form the error belongs to
-	Email string
+	Mode     string // "reseller", "subuser" or "admin": which form the error belongs to
+	Email    string
+	Username string
 }
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
@@ -163,7 +183,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, nil, subgate.Errorf(subgate.EFORBIDDEN, "the sign-in form has expired; reload the page and try again"))
 		return
 	}
-	v := loginView{Mode: r.PostFormValue("mode"), Email: strings.TrimSpace(r.PostFormValue("email"))}
+	v := loginView{Mode: r.PostFormValue("mode"), Email: strings.TrimSpace(r.PostFormValue("email")),
+		Username: strings.TrimSpace(r.PostFormValue("username"))}
 	done, ok := s.logins.attempt(r)
 	if !ok {
 		w.Header().Set("Retry-After", "10")
@@ -171,16 +192,17 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 			subgate.Errorf(subgate.EUNAUTHORIZED, "too many failed sign-ins from this address; wait a minute and try again"))
 		return
 	}
-	var value string
-	var maxAge time.Duration
-	if v.Mode == "admin" {
+	var value, token string
+	switch v.Mode {
+	case "admin":
 		value, err = s.adminLogin(r)
-		maxAge = subgate.DashboardSessionTTL
-	} else {
+	case "subuser":
+		token, _, err = s.svc.SubUserLogin(r.Context(), v.Username, r.PostFormValue("password"))
+		value = subUserPrefix + token
+	default:
 		v.Mode = "reseller"
-		var token string
 		token, _, err = s.svc.DashboardLogin(r.Context(), v.Email, r.PostFormValue("password"))
-		value, maxAge = resellerPrefix+token, subgate.DashboardSessionTTL
+		value = resellerPrefix + token
 	}
 	done(subgate.ErrorCode(err) == subgate.EUNAUTHORIZED)
 	if err != nil {
@@ -193,7 +215,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.clearCookie(w, r, loginCookie)
-	s.setCookie(w, r, sessionCookie, value, maxAge)
+	s.setCookie(w, r, sessionCookie, value, subgate.DashboardSessionTTL)
 	s.redirect(w, r, "/")
 }
 
@@ -209,25 +231,33 @@ func (s *Server) adminLogin(r *http.Request) (string, error) {
 	return adminPrefix + token, nil
 }
 
-// logout ends the session: a reseller's token is revoked, so the cookie is
-// worthless even if it was copied; the admin's cookie is dropped.
+// logout ends the session: a reseller's or sub-user's token is revoked, so
+// the cookie is worthless even if it was copied; the admin's is dropped.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, sess *session) {
-	if !sess.principal.Admin {
-		err := s.svc.EndSession(r.Context(), strings.TrimPrefix(sess.secret, resellerPrefix), subgate.TokenDashboard)
-		if err != nil {
-			s.errorPage(w, r, sess, err)
-			return
-		}
+	var err error
+	switch sess.kind {
+	case kindReseller:
+		err = s.svc.EndSession(r.Context(), sess.token(), subgate.TokenDashboard)
+	case kindSubUser:
+		err = s.svc.EndSession(r.Context(), sess.token(), subgate.TokenSubUserDashboard)
+	}
+	if err != nil {
+		s.errorPage(w, r, sess, err)
+		return
 	}
 	s.clearCookie(w, r, sessionCookie)
 	s.redirect(w, r, "/login")
 }
 
-// home is the landing page: the admin's resellers or a reseller's overview.
+// home is the landing page: the admin's resellers, a sub-user's own page
+// or a reseller's overview.
 func (s *Server) home(w http.ResponseWriter, r *http.Request, sess *session) {
-	if sess.principal.Admin {
+	switch sess.kind {
+	case kindAdmin:
 		s.redirect(w, r, "/admin")
-		return
+	case kindSubUser:
+		s.redirect(w, r, "/me")
+	default:
+		s.overview(w, r, sess)
 	}
-	s.overview(w, r, sess)
 }

@@ -17,6 +17,8 @@ type subUserView struct {
 	Proxy    proxyView
 	Key      string
 	Settings map[string]string // the settings form's values
+	// CustomerLogin tells whether the sub-user's customer can sign in.
+	CustomerLogin bool
 }
 
 // proxyView is how a customer connects with this sub-user.
@@ -41,18 +43,14 @@ func (s *Server) subUser(w http.ResponseWriter, r *http.Request, sess *session) 
 
 // renderSubUser draws the detail page, also to show a failed form on it.
 func (s *Server) renderSubUser(w http.ResponseWriter, r *http.Request, sess *session, u *subgate.SubUser, status int, pg *page) {
-	v := subUserView{subUserRow: s.row(u), Products: subgate.Products, Range: "day", Key: newFormKey(),
+	v := subUserView{subUserRow: s.row(u), Products: subgate.Products, Key: newFormKey(),
 		Proxy: s.proxyView(r, u)}
-	v.Settings = settingsForm(u, pg)
+	v.Settings, v.CustomerLogin = settingsForm(u, pg), u.DashboardPasswordHash != ""
 	for _, p := range subgate.Products {
 		v.Traffic = append(v.Traffic, trafficRow{p, u.Traffic[p].Available, u.Traffic[p].Used})
 	}
-	g, steps := subgate.GranularityHour, 24
-	if r.URL.Query().Get("range") == "month" {
-		v.Range, g, steps = "month", subgate.GranularityDay, 30
-	}
 	var err error
-	if v.Chart, err = s.usageChart(r.Context(), sess.principal, []int64{u.ID}, g, steps); err != nil {
+	if v.Range, v.Chart, err = s.rangeChart(r, s.usageOf(sess.principal, []int64{u.ID})); err != nil {
 		s.errorPage(w, r, sess, err)
 		return
 	}
@@ -176,6 +174,24 @@ func (s *Server) updateSettings(w http.ResponseWriter, r *http.Request, sess *se
 	s.done(w, r, u, "settings")
 }
 
+// setDashboardLogin sets the email and password the sub-user's customer
+// signs in to its own read-only page with; an empty password keeps the
+// current one.
+func (s *Server) setDashboardLogin(w http.ResponseWriter, r *http.Request, sess *session) {
+	f := r.PostForm
+	email := f.Get("email")
+	upd := subgate.SubUserUpdate{Email: &email}
+	if pw := f.Get("dashboard_password"); pw != "" {
+		upd.DashboardPassword = &pw
+	}
+	u, err := s.svc.UpdateSubUser(r.Context(), sess.principal, r.PathValue("ref"), upd)
+	if err != nil {
+		s.actionFailed(w, r, sess, err)
+		return
+	}
+	s.done(w, r, u, "login")
+}
+
 // deleteSubUser deletes after the username was typed again to confirm.
 func (s *Server) deleteSubUser(w http.ResponseWriter, r *http.Request, sess *session) {
 	ctx := r.Context()
@@ -239,4 +255,15 @@ func settingsForm(u *subgate.SubUser, pg *page) map[string]string {
 		}
 	}
 	return m
+}
+
+// rangeChart is a sub-user's chart for the range the page asks for: hourly
+// over the last day, or daily over the last 30 days.
+func (s *Server) rangeChart(r *http.Request, usage usageFunc) (string, chart, error) {
+	if r.URL.Query().Get("range") == "month" {
+		c, err := s.usageChart(r.Context(), usage, subgate.GranularityDay, 30)
+		return "month", c, err
+	}
+	c, err := s.usageChart(r.Context(), usage, subgate.GranularityHour, 24)
+	return "day", c, err
 }

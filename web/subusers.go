@@ -169,6 +169,7 @@ func subUserCreateForm(f url.Values) (subgate.SubUserCreate, error) {
 	c := subgate.SubUserCreate{
 		Username: strings.TrimSpace(f.Get("username")), Password: strings.TrimSpace(f.Get("password")),
 		Name: strings.TrimSpace(f.Get("name")), Note: strings.TrimSpace(f.Get("note")),
+		Email: f.Get("email"), DashboardPassword: f.Get("dashboard_password"),
 		Traffic: map[subgate.Product]int64{},
 	}
 	var err error
@@ -195,7 +196,7 @@ func subUserCreateForm(f url.Values) (subgate.SubUserCreate, error) {
 var notices = map[string]string{
 	"created": "Sub-user created.", "given": "Traffic given.", "taken": "Traffic taken back.",
 	"enabled": "Sub-user enabled.", "disabled": "Sub-user disabled.", "password": "Proxy password changed.",
-	"settings": "Settings saved.", "deleted": "Sub-user deleted; its unused traffic went back to your pool.",
+	"settings": "Settings saved.", "login": "Customer sign-in saved.", "deleted": "Sub-user deleted; its unused traffic went back to your pool.",
 	"reseller": "Reseller created.", "credited": "Pool credited.", "debited": "Pool debited.",
 }
 
