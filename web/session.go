@@ -136,15 +136,22 @@ func (s *Server) cookiePath() string {
 func (s *Server) setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge time.Duration) {
 	http.SetCookie(w, &http.Cookie{
 		Name: name, Value: value, Path: s.cookiePath(), MaxAge: int(maxAge / time.Second),
-		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode,
+		HttpOnly: true, Secure: overTLS(r), SameSite: http.SameSiteStrictMode,
 	})
 }
 
 func (s *Server) clearCookie(w http.ResponseWriter, r *http.Request, name string) {
 	http.SetCookie(w, &http.Cookie{
 		Name: name, Value: "", Path: s.cookiePath(), MaxAge: -1,
-		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode,
+		HttpOnly: true, Secure: overTLS(r), SameSite: http.SameSiteStrictMode,
 	})
+}
+
+// overTLS reports whether the browser reached us over HTTPS: directly, or
+// through a TLS-terminating proxy that says so. Believing a forged header
+// only makes the cookie Secure, which can only hurt the forger.
+func overTLS(r *http.Request) bool {
+	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
 }
 
 // loginCookie carries the login form's CSRF value (double submit): there is

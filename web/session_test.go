@@ -84,6 +84,22 @@ func TestSessionCookieAttributes(t *testing.T) {
 	if strings.Contains(set, "Secure") {
 		t.Errorf("session cookie %q is Secure on plain HTTP", set)
 	}
+
+	// Behind a TLS-terminating proxy the cookie is Secure.
+	b = e.browser()
+	csrf := inputValue(b.get("/dashboard/login").doc, "csrf")
+	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/dashboard/login", strings.NewReader(url.Values{
+		"csrf": {csrf}, "email": {"ops@acme.test"}, "password": {"right-password"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Forwarded-Proto", "https")
+	a = b.do(req)
+	secure := false
+	for _, c := range a.header.Values("Set-Cookie") {
+		secure = secure || strings.HasPrefix(c, "subgate_session=") && strings.Contains(c, "; Secure")
+	}
+	if a.status != http.StatusSeeOther || !secure {
+		t.Errorf("login behind TLS: %d, cookies %q", a.status, a.header.Values("Set-Cookie"))
+	}
 }
 
 func TestLoginNeedsTheLoginFormToken(t *testing.T) {
