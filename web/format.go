@@ -14,6 +14,7 @@ var funcs = template.FuncMap{
 	"bytes":       formatBytes,
 	"gbInput":     gbInput,
 	"productName": productName,
+	"ledgerKind":  ledgerKind,
 	"when":        formatTime,
 	"day":         formatDay,
 	"axisY":       func(h int) int { return h - 16 },
@@ -108,4 +109,18 @@ func field(pg *page, name, label, typ, hint string) fieldView {
 // fieldValue builds an input with a given value.
 func fieldValue(pg *page, name, label, typ, value string) fieldView {
 	return fieldView{Name: name, Label: label, Type: typ, Value: value, Error: pg.Fields[name]}
+}
+
+var ledgerKinds = map[subgate.LedgerKind]string{
+	subgate.LedgerGive: "given from the pool", subgate.LedgerTake: "taken back to the pool",
+	subgate.LedgerReturn: "returned to the pool", subgate.LedgerUsage: "used (that hour)",
+	subgate.LedgerOverdraft: "used beyond the balance (not charged)",
+	subgate.LedgerCredit:    "pool credited", subgate.LedgerDebit: "pool debited",
+}
+
+func ledgerKind(k subgate.LedgerKind) string {
+	if n, ok := ledgerKinds[k]; ok {
+		return n
+	}
+	return string(k)
 }

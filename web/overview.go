@@ -17,7 +17,11 @@ type overviewView struct {
 	Active   int64
 	Disabled int64
 	Chart    chart
+	Top      []subUserRow // the sub-users that used the most
 }
+
+// topSubUsers is how many heavy users the overview lists.
+const topSubUsers = 5
 
 // overview is a reseller's landing page: pools, sub-user counts and the
 // last 7 days of usage.
@@ -39,6 +43,16 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request, sess *session)
 			return
 		}
 		*st.n = page.Total
+	}
+	top, err := s.svc.SubUsers(ctx, sess.principal, subgate.SubUserFilter{Sort: subgate.SortUsed, Desc: true, Limit: topSubUsers})
+	if err != nil {
+		s.errorPage(w, r, sess, err)
+		return
+	}
+	for _, u := range top.Items {
+		if u.TotalUsed() > 0 {
+			v.Top = append(v.Top, s.row(u))
+		}
 	}
 	if v.Chart, err = s.usageChart(ctx, s.usageOf(sess.principal, nil), subgate.GranularityDay, 7); err != nil {
 		s.errorPage(w, r, sess, err)

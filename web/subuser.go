@@ -19,7 +19,11 @@ type subUserView struct {
 	Settings map[string]string // the settings form's values
 	// CustomerLogin tells whether the sub-user's customer can sign in.
 	CustomerLogin bool
+	Ledger        []*subgate.LedgerEntry // the latest movements
 }
+
+// ledgerRows is how many of a sub-user's latest movements its page shows.
+const ledgerRows = 10
 
 // proxyView is how a customer connects with this sub-user.
 type proxyView struct {
@@ -51,6 +55,10 @@ func (s *Server) renderSubUser(w http.ResponseWriter, r *http.Request, sess *ses
 	}
 	var err error
 	if v.Range, v.Chart, err = s.rangeChart(r, s.usageOf(sess.principal, []int64{u.ID})); err != nil {
+		s.errorPage(w, r, sess, err)
+		return
+	}
+	if v.Ledger, err = s.svc.Ledger(r.Context(), sess.principal, subgate.LedgerFilter{SubUserID: u.ID, Limit: ledgerRows}); err != nil {
 		s.errorPage(w, r, sess, err)
 		return
 	}

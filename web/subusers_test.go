@@ -264,6 +264,17 @@ func TestGivingMoreThanThePoolShowsTheErrorAndKeepsTheBooks(t *testing.T) {
 	if l := audit(t, e, r.ID)["res"]; l.Pool != 10*subgate.BytesPerGB-2*subgate.BytesPerGB-500_000_000 {
 		t.Errorf("pool after a repeated form %d", l.Pool)
 	}
+	// The page lists the movements, newest first: give 1, give 0.5, take 0.5, give 0.5, give 1 (creation).
+	var moves []string
+	for _, tr := range findAll(find(b.get(path).doc, withAttr("table", "id", "ledger")), tagged("tr"))[1:] {
+		cells := findAll(tr, tagged("td"))
+		moves = append(moves, text(cells[1])+" "+attr(cells[3], "title"))
+	}
+	want := []string{"given from the pool 1,000,000,000 bytes", "given from the pool 500,000,000 bytes",
+		"taken back to the pool 500,000,000 bytes", "given from the pool 500,000,000 bytes", "given from the pool 1,000,000,000 bytes"}
+	if fmt.Sprint(moves) != fmt.Sprint(want) {
+		t.Errorf("movements %q\nwant %q", moves, want)
+	}
 }
 
 func TestUserTextIsEscaped(t *testing.T) {

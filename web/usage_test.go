@@ -19,6 +19,7 @@ func TestUsageCharts(t *testing.T) {
 	e := newEnv(t)
 	r := e.reseller("Acme", "ops@acme.test", "right-password", 10*subgate.BytesPerGB)
 	u := e.subUser(r, subgate.SubUserCreate{Username: "alice", Traffic: map[subgate.Product]int64{"res": subgate.BytesPerGB}})
+	e.subUser(r, subgate.SubUserCreate{Username: "idle", Traffic: map[subgate.Product]int64{"res": subgate.BytesPerGB}})
 	// The pages' clock is pinned, so an hour or day starting during the
 	// test cannot move the usage out of the last bar.
 	now := time.Now()
@@ -55,5 +56,9 @@ func TestUsageCharts(t *testing.T) {
 		if c := text(find(a.doc, func(n *html.Node) bool { return n.Data == "figcaption" })); !strings.HasPrefix(c, "Total 0.30 GB") {
 			t.Errorf("%s: caption %q", p, c)
 		}
+	}
+	top := findAll(find(b.get("/dashboard/").doc, withAttr("table", "id", "top")), tagged("tr"))
+	if len(top) != 2 || text(find(top[1], tagged("a"))) != "alice" || attr(findAll(top[1], tagged("td"))[2], "title") != "300,000,000 bytes" {
+		t.Errorf("heaviest users: %d rows", len(top))
 	}
 }
