@@ -43,10 +43,10 @@ func (g *Gateway) admit(p *principal, proto string, client net.Conn, ip netip.Ad
 		m.mu.Unlock()
 		return nil, r
 	}
-	if limit := a.user.Limits.MaxConcurrency; limit > 0 && int64(len(a.sessions)) >= limit {
+	if r := a.slotGateLocked(now); r != nil {
 		a.mu.Unlock()
 		m.mu.Unlock()
-		return nil, refuse(subgate.ReasonConcurrency, "at most %d concurrent connections", limit)
+		return nil, r
 	}
 	s := &session{
 		g: g, acct: a, user: a.user, password: p.password, ip: ip, target: p.target,

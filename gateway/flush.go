@@ -215,7 +215,7 @@ func (f *flusher) collect(now time.Time, final bool) *subgate.UsageBatch {
 			b.Release = append(b.Release, subgate.LeaseRelease{SubUserID: id, Product: p, Bytes: n})
 		}
 		clear(a.release)
-		if idle && a.drainedLocked() && now.Sub(a.idleSince) >= idleRelease {
+		if idle && a.drainedLocked() && a.slotsIdleLocked() && now.Sub(a.idleSince) >= idleRelease {
 			delete(m.accounts, id)
 		}
 		a.mu.Unlock()

@@ -20,9 +20,10 @@
 //
 // Several nodes: budgets are shared through leases and changes arrive from
 // a change feed (Config.Changes) or by polling the store's change sequence
-// (PollInterval). The concurrency cap is counted per node; for
-// ip_usage_cap the store decides on every egress key a node has not seen
-// that day, so nodes together never pass the cap.
+// (PollInterval). max_concurrency is enforced across nodes through
+// connection slots held in the store (see slots.go); for ip_usage_cap the
+// store decides on every egress key a node has not seen that day, so nodes
+// together never pass either cap.
 package gateway
 
 import (
@@ -233,6 +234,8 @@ func (g *Gateway) Start(ctx context.Context) error {
 		go g.creds.follow(g.stop, g.cfg.Changes, g.log, &g.loops)
 	}
 	go g.flusher.run(g.stop, &g.loops)
+	g.loops.Add(1)
+	go g.meter.runSlotSync(g.stop, &g.loops)
 	for _, l := range g.listeners {
 		g.loops.Add(1)
 		go g.serve(l)
@@ -285,6 +288,9 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		err = g.flusher.final(fctx)
+		if serr := g.meter.syncSlots(fctx, true); serr != nil {
+			g.log.Warn("releasing connection slots failed; they expire instead", "err", serr)
+		}
 	})
 	return err
 }

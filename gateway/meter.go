@@ -58,6 +58,8 @@ type account struct {
 	exhaustedUntil time.Time
 
 	dirs atomic.Int64 // copy directions running, to share the end of a budget
+
+	slotState // max_concurrency across nodes (see slots.go)
 }
 
 type usageKey struct {

@@ -1,0 +1,199 @@
+package gateway
+
+import (
+	"context"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/subgate/subgate"
+)
+
+// Connection slots: max_concurrency counts connections across nodes. A
+// node holds slots of a capped sub-user in the store (AcquireSlots) and
+// admits a connection while its open connections and admissions in flight
+// stay below its hold; otherwise it asks the store for one more. syncSlots
+// shrinks the holds to what is in use and renews them; a hold not renewed
+// (a dead node) expires after LeaseTTL and its slots return.
+
+// slotState is an account's share of the slot bookkeeping; the account's
+// mu guards it, except slotMu.
+type slotState struct {
+	slots       int64     // held in the store (never more than the store holds)
+	slotsUntil  time.Time // when the hold expires unless renewed
+	slotClaims  int64     // slots taken by admissions not yet registered
+	slotWaiters int       // admissions asking the store: the account must stay
+	slotsDirty  bool      // the store may hold more than slots
+	slotMu      sync.Mutex
+}
+
+// freeSlotLocked says whether the hold has a slot no connection uses.
+func (a *account) freeSlotLocked(now time.Time) bool {
+	return now.Before(a.slotsUntil) && int64(len(a.sessions))+a.slotClaims < a.slots
+}
+
+// slotsIdleLocked says whether the account holds and awaits no slots, so
+// it may be forgotten.
+func (a *account) slotsIdleLocked() bool {
+	return a.slots == 0 && !a.slotsDirty && a.slotClaims == 0 && a.slotWaiters == 0
+}
+
+// slotGateLocked applies max_concurrency to a new connection. The caller
+// holds m.mu and a.mu; both are released while the store is asked for a
+// slot and held again on return.
+func (a *account) slotGateLocked(now time.Time) *refusal {
+	limit := a.user.Limits.MaxConcurrency
+	if limit <= 0 {
+		return nil
+	}
+	if int64(len(a.sessions)) >= limit {
+		return refuse(subgate.ReasonConcurrency, "at most %d concurrent connections", limit)
+	}
+	if a.freeSlotLocked(now) {
+		return nil
+	}
+	a.slotWaiters++
+	a.mu.Unlock()
+	a.m.mu.Unlock()
+	r := a.claimSlot(limit)
+	a.m.mu.Lock()
+	a.mu.Lock()
+	a.slotWaiters--
+	if r != nil {
+		return r
+	}
+	a.slotClaims-- // the caller registers the connection in its place
+	if limit := a.user.Limits.MaxConcurrency; limit > 0 && int64(len(a.sessions)) >= limit {
+		return refuse(subgate.ReasonConcurrency, "at most %d concurrent connections", limit)
+	}
+	return nil
+}
+
+// claimSlot takes a free slot of the hold, or one more from the store.
+func (a *account) claimSlot(limit int64) *refusal {
+	a.slotMu.Lock()
+	defer a.slotMu.Unlock()
+	g := a.m.g
+	now := g.now()
+	a.mu.Lock()
+	if a.freeSlotLocked(now) {
+		a.slotClaims++
+		a.mu.Unlock()
+		return nil
+	}
+	if !now.Before(a.slotsUntil) {
+		a.slots = 0 // expired in the store too, which drops it
+	}
+	a.mu.Unlock()
+	ctx, cancel := contextWithTimeout(g.cfg.DialTimeout)
+	defer cancel()
+	n, err := g.cfg.Store.AcquireSlots(ctx, subgate.SlotRequest{
+		Node: g.cfg.Node, SubUserID: a.id, Want: 1, Cap: limit, TTL: g.cfg.LeaseTTL, Now: now,
+	})
+	if err != nil {
+		g.log.Warn("connection slot request failed", "subuser_id", a.id, "err", err)
+		return refuse(reasonUnavailable, "cannot count the connections open on other nodes")
+	}
+	if n == 0 {
+		return refuse(subgate.ReasonConcurrency, "at most %d concurrent connections across all nodes", limit)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.slots += n
+	a.slotsUntil = now.Add(g.cfg.LeaseTTL)
+	a.slotClaims++
+	return nil
+}
+
+// slotSync is one account's part of a SlotSync.
+type slotSync struct {
+	a      *account
+	locked bool // slotMu held: the hold was shrunk to the target
+}
+
+// syncSlots shrinks the node's holds to the connections using them and
+// renews them when due; final releases every hold (at shutdown).
+func (m *meter) syncSlots(ctx context.Context, final bool) error {
+	g := m.g
+	now := g.now()
+	ttl := g.cfg.LeaseTTL
+	var parts []slotSync
+	var holds []subgate.SlotHold
+	m.mu.Lock()
+	for _, a := range m.accounts {
+		a.mu.Lock()
+		if a.slots == 0 && !a.slotsDirty {
+			a.mu.Unlock()
+			continue
+		}
+		if !a.slotMu.TryLock() {
+			// A store request is in flight: renew without shrinking, or
+			// the grant it is getting would be taken back.
+			parts = append(parts, slotSync{a: a})
+			holds = append(holds, subgate.SlotHold{SubUserID: a.id, Slots: math.MaxInt64})
+			a.mu.Unlock()
+			continue
+		}
+		target := min(a.slots, int64(len(a.sessions))+a.slotClaims)
+		if final || a.user.Limits.MaxConcurrency <= 0 {
+			target = 0
+		}
+		due := a.slotsUntil.Sub(now) < ttl*2/3
+		if target == a.slots && !a.slotsDirty && !due {
+			a.slotMu.Unlock()
+			a.mu.Unlock()
+			continue
+		}
+		if target < a.slots {
+			a.slots, a.slotsDirty = target, true
+		}
+		parts = append(parts, slotSync{a: a, locked: true})
+		holds = append(holds, subgate.SlotHold{SubUserID: a.id, Slots: target})
+		a.mu.Unlock()
+	}
+	m.mu.Unlock()
+	if len(holds) == 0 {
+		return nil
+	}
+	stored, err := g.cfg.Store.SyncSlots(ctx, subgate.SlotSync{Node: g.cfg.Node, Holds: holds, TTL: ttl, Now: now})
+	held := make(map[int64]int64, len(stored))
+	for _, h := range stored {
+		held[h.SubUserID] = h.Slots
+	}
+	for _, p := range parts {
+		if !p.locked {
+			continue
+		}
+		a := p.a
+		a.mu.Lock()
+		if err == nil {
+			a.slots = min(a.slots, held[a.id])
+			a.slotsDirty = false
+			if a.slots > 0 {
+				a.slotsUntil = now.Add(ttl)
+			}
+		}
+		a.mu.Unlock()
+		a.slotMu.Unlock()
+	}
+	return err
+}
+
+// runSlotSync syncs the node's slot holds every FlushInterval.
+func (m *meter) runSlotSync(stop <-chan struct{}, wg *sync.WaitGroup) {
+	defer wg.Done()
+	t := time.NewTicker(m.g.cfg.FlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := m.syncSlots(ctx, false); err != nil {
+			m.g.log.Warn("connection slot sync failed; will retry", "err", err)
+		}
+		cancel()
+	}
+}
