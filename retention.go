@@ -7,7 +7,8 @@ import "time"
 const (
 	// EgressRetention keeps egress keys of the current and previous days.
 	EgressRetention = 48 * time.Hour
-	// NetNutTokenRetention keeps expired NetNut login tokens a day, so a
-	// late caller is told its token expired rather than unknown.
-	NetNutTokenRetention = 24 * time.Hour
+	// SessionTokenRetention keeps expired login tokens (NetNut, dashboard)
+	// a day, so a late caller is told its token expired rather than
+	// unknown. API tokens are never pruned: they are revoked, not expired.
+	SessionTokenRetention = 24 * time.Hour
 )

@@ -33,7 +33,7 @@ func (s *Store) maybeHousekeep(ctx context.Context, b subgate.UsageBatch) {
 	q.Queue(`DELETE FROM conn_slots WHERE expires_at <= $1`, now)
 	q.Queue(`DELETE FROM egress WHERE day_key < $1`, b.Windows.DayKey(b.Now.Add(-subgate.EgressRetention)))
 	q.Queue(`DELETE FROM idempotency WHERE created_at < $1`, now.Add(-subgate.IdempotencyRetention))
-	q.Queue(`DELETE FROM tokens WHERE kind = $1 AND expires_at < $2`, string(subgate.TokenNetNut), now.Add(-subgate.NetNutTokenRetention))
+	q.Queue(`DELETE FROM tokens WHERE kind <> $1 AND expires_at < $2`, string(subgate.TokenAPI), now.Add(-subgate.SessionTokenRetention))
 	s.pool.SendBatch(ctx, q).Close() //nolint:errcheck // best effort, see above
 }
 

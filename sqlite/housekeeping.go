@@ -20,7 +20,7 @@ func (s *Store) maybeHousekeep(ctx context.Context, b subgate.UsageBatch) {
 
 // housekeep settles expired leases of deleted sub-users and deletes rows
 // nothing reads any more: expired leases and connection slots, old egress
-// keys, idempotency records and expired NetNut tokens.
+// keys, idempotency records and expired login tokens.
 func (s *Store) housekeep(ctx context.Context, tx *wtx, now time.Time, ws subgate.Windows) error {
 	if err := s.sweepDeleted(ctx, tx, now); err != nil {
 		return err
@@ -33,7 +33,7 @@ func (s *Store) housekeep(ctx context.Context, tx *wtx, now time.Time, ws subgat
 		{`DELETE FROM conn_slots WHERE expires_at <= ?`, unixNano(now)},
 		{`DELETE FROM egress WHERE day_key < ?`, ws.DayKey(now.Add(-subgate.EgressRetention))},
 		{`DELETE FROM idempotency WHERE created_at < ?`, unixNano(now.Add(-subgate.IdempotencyRetention))},
-		{`DELETE FROM tokens WHERE kind = '` + string(subgate.TokenNetNut) + `' AND expires_at < ?`, unixNano(now.Add(-subgate.NetNutTokenRetention))},
+		{`DELETE FROM tokens WHERE kind <> '` + string(subgate.TokenAPI) + `' AND expires_at < ?`, unixNano(now.Add(-subgate.SessionTokenRetention))},
 	} {
 		if _, err := tx.ExecContext(ctx, q.sql, q.arg); err != nil {
 			return err

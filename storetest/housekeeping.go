@@ -79,17 +79,21 @@ var housekeepingTests = []test{
 		e.begin(&subgate.IdempotencyRecord{Principal: "admin", Key: "old", Fingerprint: "POST /b", CreatedAt: now}, false)
 		e.begin(&subgate.IdempotencyRecord{Principal: "admin", Key: "recent", Fingerprint: "POST /a", CreatedAt: now}, true)
 	}},
-	{"PrunesExpiredNetNutTokens", func(t *testing.T, e *env) {
+	{"PrunesExpiredLoginTokens", func(t *testing.T, e *env) {
 		r := e.reseller(nil)
 		token := func(secret string, kind subgate.TokenKind, exp time.Time) {
 			e.must(e.s.CreateToken(e.ctx, &subgate.Token{ResellerID: r.ID, Kind: kind, Hash: subgate.HashSecret(secret), Prefix: secret, ExpiresAt: &exp}))
 		}
 		token("nn_old", subgate.TokenNetNut, t0)
 		token("nn_recent", subgate.TokenNetNut, t0.Add(24*time.Hour))
+		token("dash_old", subgate.TokenDashboard, t0)
+		token("self_old", subgate.TokenSubUserDashboard, t0)
 		token("api_old", subgate.TokenAPI, t0)
 		e.flush("a", t0.Add(25*time.Hour+time.Minute), nil, nil)
-		_, err := e.s.TokenByHash(e.ctx, subgate.HashSecret("nn_old"))
-		wantCode(t, err, subgate.ENOTFOUND)
+		for _, s := range []string{"nn_old", "dash_old", "self_old"} {
+			_, err := e.s.TokenByHash(e.ctx, subgate.HashSecret(s))
+			wantCode(t, err, subgate.ENOTFOUND)
+		}
 		for _, s := range []string{"nn_recent", "api_old"} {
 			if _, err := e.s.TokenByHash(e.ctx, subgate.HashSecret(s)); err != nil {
 				t.Fatalf("token %s: %v", s, err)
