@@ -15,32 +15,43 @@ type ChangeFeed interface {
 	ListenChanges(ctx context.Context, notify func(seq int64)) error
 }
 
-// Reconnection back-off of a broken feed.
 const (
+	// Reconnection back-off of a broken feed.
 	feedRetryMin = 100 * time.Millisecond
 	feedRetryMax = 5 * time.Second
+	// feedGap spaces the refreshes announcements cause: the first change
+	// of a burst is applied at once, the rest together after the gap, so a
+	// stream of writes costs a node at most one query per gap.
+	feedGap = 10 * time.Millisecond
 )
 
 // follow refreshes the credential cache on every change the feed announces
 // beyond what the cache holds, and reconnects the feed when it breaks.
 func (c *credCache) follow(stop <-chan struct{}, feed ChangeFeed, log *slog.Logger, wg *sync.WaitGroup) {
 	defer wg.Done()
+	var helpers sync.WaitGroup
+	defer helpers.Wait()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go func() {
+	helpers.Go(func() {
 		select {
 		case <-stop:
 		case <-ctx.Done():
 		}
 		cancel()
-	}()
+	})
+	due := make(chan struct{}, 1)
+	helpers.Go(func() { c.pokeSpaced(ctx, due) })
 	retry := feedRetryMin
 	for {
 		began := time.Now()
 		err := feed.ListenChanges(ctx, func(seq int64) {
 			c.feedLive.Store(true)
 			if seq > c.currentSeq() {
-				c.poke()
+				select {
+				case due <- struct{}{}:
+				default:
+				}
 			}
 		})
 		c.feedLive.Store(false)
@@ -58,6 +69,23 @@ func (c *credCache) follow(stop <-chan struct{}, feed ChangeFeed, log *slog.Logg
 		case <-time.After(retry):
 		}
 		retry = min(2*retry, feedRetryMax)
+	}
+}
+
+// pokeSpaced turns announcements on due into refreshes at most one per feedGap.
+func (c *credCache) pokeSpaced(ctx context.Context, due <-chan struct{}) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-due:
+		}
+		c.poke()
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(feedGap):
+		}
 	}
 }
 
