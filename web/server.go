@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/subgate/subgate"
+	"github.com/subgate/subgate/internal/loginlimit"
 )
 
 //go:embed templates/*.html
@@ -39,7 +40,7 @@ type Server struct {
 	proxyAddr string
 	logger    *slog.Logger
 	pages     map[string]*template.Template
-	logins    *loginLimiter
+	logins    *loginlimit.Limiter
 	mux       *http.ServeMux
 }
 
@@ -54,7 +55,7 @@ func New(svc *subgate.Service, o Options) (*Server, error) {
 	}
 	s := &Server{
 		svc: svc, base: "/" + strings.Trim(o.Base, "/"), proxyAddr: o.ProxyAddr, logger: o.Logger,
-		pages: pages, logins: newLoginLimiter(), mux: http.NewServeMux(),
+		pages: pages, logins: loginlimit.New(), mux: http.NewServeMux(),
 	}
 	if s.base == "/" {
 		s.base = ""

@@ -192,7 +192,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	v := loginView{Mode: r.PostFormValue("mode"), Email: strings.TrimSpace(r.PostFormValue("email")),
 		Username: strings.TrimSpace(r.PostFormValue("username"))}
-	done, ok := s.logins.attempt(r)
+	done, ok := s.logins.Attempt(r)
 	if !ok {
 		w.Header().Set("Retry-After", "10")
 		s.renderLogin(w, r, http.StatusTooManyRequests, v,

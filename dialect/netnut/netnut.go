@@ -32,6 +32,7 @@ import (
 
 	"github.com/subgate/subgate"
 	"github.com/subgate/subgate/dialect/internal/jsonhttp"
+	"github.com/subgate/subgate/internal/loginlimit"
 )
 
 // handler holds what every NetNut endpoint needs.
@@ -39,7 +40,7 @@ type handler struct {
 	svc *subgate.Service
 	log *slog.Logger
 	// logins limits failed logins per source address.
-	logins *loginLimiter
+	logins *loginlimit.Limiter
 }
 
 // New returns the NetNut dialect.
@@ -47,7 +48,7 @@ func New(svc *subgate.Service, logger *slog.Logger) http.Handler {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	h := &handler{svc: svc, log: logger, logins: newLoginLimiter()}
+	h := &handler{svc: svc, log: logger, logins: loginlimit.New()}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/auth/login", h.login)
 	mux.HandleFunc("GET /v1/auth/authenticated", h.authenticated)
