@@ -75,7 +75,21 @@ func TestSubUserSessionSeesOnlyItself(t *testing.T) {
 		t.Errorf("session after logout: %v", err)
 	}
 
-	// Deleting the sub-user, or removing its dashboard password, ends its sessions.
+	// Changing the dashboard password ends its sessions, even when set to
+	// the same value again.
+	tok, _, err = svc.SubUserLogin(ctx, "alice", "alice-dashboard")
+	if err != nil {
+		t.Fatal(err)
+	}
+	same := "alice-dashboard"
+	if _, err := svc.UpdateSubUser(ctx, p, strconv.FormatInt(alice.ID, 10), subgate.SubUserUpdate{DashboardPassword: &same}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.SubUserSelf(ctx, tok); subgate.ErrorCode(err) != subgate.EUNAUTHORIZED {
+		t.Errorf("session after a password change: %v", err)
+	}
+
+	// Deleting the sub-user ends its sessions.
 	tok, _, err = svc.SubUserLogin(ctx, "alice", "alice-dashboard")
 	if err != nil {
 		t.Fatal(err)
