@@ -22,8 +22,9 @@
 // a change feed (Config.Changes) or by polling the store's change sequence
 // (PollInterval). max_concurrency is enforced across nodes through
 // connection slots held in the store (see slots.go); for ip_usage_cap the
-// store decides on every egress key a node has not seen that day, so nodes
-// together never pass either cap.
+// store decides on every egress key a node has not seen that day. Nodes
+// together keep to both caps; max_concurrency only for as long as nodes
+// can renew their slots (a database outage beyond LeaseTTL loosens it).
 package gateway
 
 import (
@@ -56,7 +57,8 @@ type Config struct {
 
 	Store subgate.Store
 	// Service, when set, tells the gateway about changes made in this process
-	// at once; changes from other processes arrive by polling the store.
+	// at once; changes from other processes arrive through Changes or by
+	// polling the store.
 	Service *subgate.Service
 	// Dialer opens outbound connections. The default dials directly but
 	// refuses targets that are not public addresses (loopback, private and
