@@ -11,8 +11,9 @@ import (
 	"github.com/subgate/subgate"
 )
 
-// flusher moves settled usage, lease releases and egress records to the
-// store, one transaction (FlushUsage) per batch. A batch that fails stays
+// flusher moves settled usage and lease releases to the store, one
+// transaction (FlushUsage) per batch (egress keys go to the store when
+// admitted, see admitEgress). A batch that fails stays
 // queued and is retried with the same ID and content, so the store applies
 // it once no matter how often it is sent; newer usage goes into a later
 // batch. Batches never sent are merged, so a long outage queues at most two.
