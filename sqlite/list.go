@@ -161,13 +161,20 @@ func (s *Store) count(ctx context.Context, q listQuery, f subgate.SubUserFilter,
 // read per hit, and counting up to this many hits stays cheap.
 const defaultRareMatches = 2000
 
+// defaultMatchSetRatio is how many index hits collecting a term's match
+// set costs as much as a row that a sort index walk tests (a row read out
+// of id order and three LIKEs); measured on a million sub-users.
+const defaultMatchSetRatio = 3
+
 // addSearch adds the case-insensitive substring condition and picks how to
 // find the matches. Terms of three characters or more can use the trigram
 // index: a rare term is fetched by id; a common term listed in id order
-// over a large scope is read in the index's own (id) order. Everything else
-// filters rows while walking the sort index, where a page fills quickly
-// because matches are dense. The LIKE condition always applies, so every
-// strategy returns exactly the same rows.
+// over a large scope is read in the index's own (id) order; a term of
+// middling frequency is checked against the set of its index hits while
+// walking the sort index (see matchSetPays). Everything else filters rows
+// while walking the sort index, where a page fills quickly because matches
+// are dense. The LIKE condition always applies, so every strategy returns
+// exactly the same rows.
 func (s *Store) addSearch(ctx context.Context, q *listQuery, term string, f subgate.SubUserFilter) error {
 	like := "%" + escapeLike(term) + "%"
 	q.add(`(s.username LIKE ? ESCAPE '\' OR s.name LIKE ? ESCAPE '\' OR s.note LIKE ? ESCAPE '\')`, like, like, like)
@@ -187,16 +194,50 @@ func (s *Store) addSearch(ctx context.Context, q *listQuery, term string, f subg
 		q.oneOff = true
 		return nil
 	}
-	if f.Sort != subgate.SortID {
-		return nil
+	if f.Sort == subgate.SortID {
+		large, err := s.largeScope(ctx, f.Scope)
+		if err != nil {
+			return err
+		}
+		if large {
+			q.viaIndex = true
+			q.add("f.subusers_fts MATCH ?", ftsPhrase(term))
+			return nil
+		}
 	}
-	large, err := s.largeScope(ctx, f.Scope)
-	if err != nil || !large {
+	pays, err := s.matchSetPays(ctx, ids, f)
+	if err != nil || !pays {
 		return err
 	}
-	q.viaIndex = true
-	q.add("f.subusers_fts MATCH ?", ftsPhrase(term))
+	// The unary plus keeps the set a filter: the sort index still drives
+	// the walk, and the check needs only the id the index holds, so rows
+	// are read only for hits.
+	q.add("+s.id IN (SELECT rowid FROM subusers_fts WHERE subusers_fts MATCH ?)", ftsTrigramCover(term))
 	return nil
+}
+
+// matchSetPays decides, from the first index hits of a term (ascending
+// ids), whether collecting all its hits once costs less than testing the
+// text of every row the sort index walk passes before the page is full.
+// The hits' density over ids estimates both: the set holds about
+// density × max id hits, and the walk passes about (offset + page) /
+// density rows, each costing matchSetRatio times a collected hit.
+func (s *Store) matchSetPays(ctx context.Context, firstHits []int64, f subgate.SubUserFilter) (bool, error) {
+	if s.matchSetRatio == 0 || len(firstHits) == 0 {
+		return false, nil
+	}
+	var maxID int64
+	if err := s.read.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM subusers`).Scan(&maxID); err != nil {
+		return false, err
+	}
+	density := float64(len(firstHits)) / float64(firstHits[len(firstHits)-1])
+	reach := f.Limit + 1
+	if f.After == "" {
+		reach += f.Offset
+	}
+	setSize := density * float64(maxID)
+	walked := float64(reach) / density
+	return setSize <= walked*s.matchSetRatio, nil
 }
 
 // largeScope reports whether a scope holds a large share of all live
@@ -210,6 +251,23 @@ func (s *Store) largeScope(ctx context.Context, scope subgate.Scope) (bool, erro
 	err := s.read.QueryRowContext(ctx, `SELECT coalesce(sum(CASE WHEN id = ? THEN live_subusers END), 0),
 		coalesce(sum(live_subusers), 0) FROM resellers`, int64(scope)).Scan(&mine, &all)
 	return mine*4 >= all, err
+}
+
+// ftsTrigramCover is a query for rows holding trigrams that cover term
+// (every third one and the last), in any position: a superset of the
+// phrase's rows that the index finds without comparing positions, which
+// makes collecting a middling term's hits about twice as fast. The LIKE
+// condition removes the rows that do not hold the whole term.
+func ftsTrigramCover(term string) string {
+	r := []rune(term)
+	var parts []string
+	for i := 0; i+3 <= len(r); i += 3 {
+		parts = append(parts, ftsPhrase(string(r[i:i+3])))
+	}
+	if len(r)%3 != 0 {
+		parts = append(parts, ftsPhrase(string(r[len(r)-3:])))
+	}
+	return strings.Join(parts, " ")
 }
 
 func ftsPhrase(term string) string { return `"` + strings.ReplaceAll(term, `"`, `""`) + `"` }

@@ -16,8 +16,9 @@ import (
 
 // TestSearchStrategiesAgree checks that every way of finding search matches
 // (ids from the trigram index, walking the trigram index in id order, and
-// filtering while walking a sort index) returns exactly the rows a plain
-// substring test selects, page after page.
+// filtering while walking a sort index, with or without the set of index
+// hits) returns exactly the rows a plain substring test selects, page after
+// page.
 func TestSearchStrategiesAgree(t *testing.T) {
 	c, err := secret.New(bytes.Repeat([]byte{9}, secret.KeySize))
 	if err != nil {
@@ -64,8 +65,13 @@ func TestSearchStrategiesAgree(t *testing.T) {
 		desc bool
 	}{{subgate.SortID, false}, {subgate.SortID, true}, {subgate.SortAvailable, true}}
 	scopes := []subgate.Scope{0, subgate.Scope(big.ID), subgate.Scope(small.ID)}
-	for _, rare := range []int{3, 1_000_000} {
-		s.rareMatches = rare
+	strategies := []struct {
+		rare     int
+		matchSet float64
+	}{{3, 0}, {3, 1e9}, {1_000_000, 0}}
+	for _, st := range strategies {
+		rare := st.rare
+		s.rareMatches, s.matchSetRatio = st.rare, st.matchSet
 		for _, term := range terms {
 			for _, so := range sorts {
 				for _, scope := range scopes {
@@ -129,4 +135,19 @@ func expectSearch(all []*subgate.SubUser, scope subgate.Scope, term string, sort
 		ids[i] = u.ID
 	}
 	return ids
+}
+
+func TestTrigramCover(t *testing.T) {
+	for term, want := range map[string]string{
+		"abc":        `"abc"`,
+		"juniper":    `"jun" "ipe" "per"`,
+		"abcdef":     `"abc" "def"`,
+		`a"bcd`:      `"a""b" "bcd"`,
+		"çàéü":       `"çàé" "àéü"`,
+		"marco polo": `"mar" "co " "pol" "olo"`,
+	} {
+		if got := ftsTrigramCover(term); got != want {
+			t.Errorf("ftsTrigramCover(%q) = %s, want %s", term, got, want)
+		}
+	}
 }

@@ -33,7 +33,8 @@ type Store struct {
 	cipher subgate.Cipher
 	now    func() time.Time
 
-	rareMatches int // see addSearch
+	rareMatches   int     // see addSearch
+	matchSetRatio float64 // see matchSetPays; 0 never collects match sets
 	// housekeeping runs at most once a period of flush time.
 	housekeeping storeutil.Throttle
 }
@@ -53,7 +54,8 @@ func Open(path string, cipher subgate.Cipher) (*Store, error) {
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
 	w.SetConnMaxLifetime(0)
-	s := &Store{write: newDB(w), cipher: cipher, now: time.Now, rareMatches: defaultRareMatches}
+	s := &Store{write: newDB(w), cipher: cipher, now: time.Now, rareMatches: defaultRareMatches,
+		matchSetRatio: defaultMatchSetRatio}
 	if err := migrate(context.Background(), w); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: migrate %s: %w", path, err)
