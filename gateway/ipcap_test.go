@@ -2,7 +2,9 @@ package gateway_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -188,5 +190,72 @@ func TestIPUsageCapSharedByTwoNodes(t *testing.T) {
 	}
 	if admitted != limit {
 		t.Fatalf("%d of %d racing new egresses admitted across two nodes, want exactly %d (%v)", admitted, racers, limit, outcomes)
+	}
+}
+
+// failingStore fails egress admissions and slot requests while down is set.
+type failingStore struct {
+	subgate.Store
+	down atomic.Bool
+}
+
+func (s *failingStore) AdmitEgress(ctx context.Context, r subgate.EgressRequest) (subgate.EgressAdmission, error) {
+	if s.down.Load() {
+		return subgate.EgressAdmission{}, errors.New("database unreachable")
+	}
+	return s.Store.AdmitEgress(ctx, r)
+}
+
+func (s *failingStore) AcquireSlots(ctx context.Context, r subgate.SlotRequest) (int64, error) {
+	if s.down.Load() {
+		return 0, errors.New("database unreachable")
+	}
+	return s.Store.AcquireSlots(ctx, r)
+}
+
+// With the database unreachable, what a node knows still passes: a known
+// egress key and a free held slot; a new key or a new slot is refused as
+// unavailable, and admitted again once the database is back.
+func TestCapsWithTheStoreDown(t *testing.T) {
+	var st *failingStore
+	e := newEnv(t, atNoon, func(c *gateway.Config) {
+		st = &failingStore{Store: c.Store}
+		c.Store = st
+		c.Dialer = &egressDialer{}
+		c.FlushInterval = time.Hour // no sync shrinks the slot hold during the test
+	})
+	e.createUser("alice", map[subgate.Product]int64{subgate.ProductAny: gb}, func(c *subgate.SubUserCreate) {
+		c.Limits.IPUsageCap = 3
+		c.Limits.MaxConcurrency = 3
+	})
+	proxy := e.gw.ProxyAddr().String()
+	if got := egressOutcome(t, proxy, "alice-session-one", e.origin.addr); got != "" {
+		t.Fatalf("with the database up: %q", got)
+	}
+	waitFor(t, patience, "the connection to close", func() bool {
+		return metric(t, e, "subgate_gateway_connections_open", "", "") == 0
+	})
+	st.down.Store(true)
+	if got := egressOutcome(t, proxy, "alice-session-one", e.origin.addr); got != "" {
+		t.Fatalf("a known key on a held slot with the database down: %q", got)
+	}
+	_, bad := connectVia(t, proxy, "alice-session-two", testPassword, e.origin.addr)
+	if bad == nil || bad.StatusCode != http.StatusServiceUnavailable || bad.Header.Get("X-Subgate-Error") != "unavailable" {
+		t.Fatalf("a new key with the database down: %+v", bad)
+	}
+	waitFor(t, patience, "the connections to close", func() bool {
+		return metric(t, e, "subgate_gateway_connections_open", "", "") == 0
+	})
+	held, code := tryTunnel(t, proxy, "alice-session-one", e.origin.addr)
+	if code != "" {
+		t.Fatalf("a known key on the held slot: %q", code)
+	}
+	if got := egressOutcome(t, proxy, "alice-session-one", e.origin.addr); got != "unavailable" {
+		t.Fatalf("a second connection needing a new slot with the database down: %q", got)
+	}
+	held.Close()
+	st.down.Store(false)
+	if got := egressOutcome(t, proxy, "alice-session-two", e.origin.addr); got != "" {
+		t.Fatalf("a new key with the database back: %q", got)
 	}
 }
