@@ -164,7 +164,7 @@ const defaultRareMatches = 2000
 // defaultMatchSetRatio is how many index hits collecting a term's match
 // set costs as much as a row that a sort index walk tests (a row read out
 // of id order and three LIKEs); measured on a million sub-users.
-const defaultMatchSetRatio = 3
+const defaultMatchSetRatio = 2
 
 // addSearch adds the case-insensitive substring condition and picks how to
 // find the matches. Terms of three characters or more can use the trigram
