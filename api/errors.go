@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/subgate/subgate"
+	"github.com/subgate/subgate/internal/httpstatus"
 )
 
 // errorBody is the one error envelope of the native API.
@@ -27,27 +28,16 @@ const (
 	codeMethodNotAllowed = "method_not_allowed"
 )
 
-// statusOf maps a domain error code onto an HTTP status.
+// statusOf maps an error code onto an HTTP status: the API's own codes
+// here, the domain's in httpstatus.
 func statusOf(code string) int {
 	switch code {
-	case subgate.EINVALID:
-		return http.StatusBadRequest
-	case subgate.EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case subgate.EFORBIDDEN:
-		return http.StatusForbidden
-	case subgate.ENOTFOUND:
-		return http.StatusNotFound
-	case subgate.ECONFLICT:
-		return http.StatusConflict
-	case subgate.EINSUFFICIENT:
-		return http.StatusUnprocessableEntity
 	case codeTooLarge:
 		return http.StatusRequestEntityTooLarge
 	case codeMethodNotAllowed:
 		return http.StatusMethodNotAllowed
 	}
-	return http.StatusInternalServerError
+	return httpstatus.Of(code)
 }
 
 // renderError turns any error into a status and envelope. Internal errors

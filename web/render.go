@@ -7,6 +7,7 @@ import (
 	"net/url"
 
 	"github.com/subgate/subgate"
+	"github.com/subgate/subgate/internal/httpstatus"
 )
 
 // page is what every template gets.
@@ -100,20 +101,4 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	s.errorPage(w, r, sess, subgate.NotFound("page"))
 }
 
-func statusOf(err error) int {
-	switch subgate.ErrorCode(err) {
-	case subgate.EINVALID:
-		return http.StatusBadRequest
-	case subgate.EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case subgate.EFORBIDDEN:
-		return http.StatusForbidden
-	case subgate.ENOTFOUND:
-		return http.StatusNotFound
-	case subgate.ECONFLICT:
-		return http.StatusConflict
-	case subgate.EINSUFFICIENT:
-		return http.StatusUnprocessableEntity
-	}
-	return http.StatusInternalServerError
-}
+func statusOf(err error) int { return httpstatus.Of(subgate.ErrorCode(err)) }
