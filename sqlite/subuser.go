@@ -96,6 +96,16 @@ func fillTraffic(ctx context.Context, q querier, list []*subgate.SubUser) error 
 	if len(list) == 0 {
 		return nil
 	}
+	if len(list) == 1 {
+		// One sub-user (reads by id, creates, updates) is the common case:
+		// a fixed statement is prepared once instead of parsed per call.
+		u := list[0]
+		rows, err := q.QueryContext(ctx, `SELECT product, available, used FROM balances WHERE subuser_id = ?`, u.ID)
+		if err != nil {
+			return err
+		}
+		return scanTraffic(rows, func(int64) *subgate.SubUser { return u }, false)
+	}
 	byID := make(map[int64]*subgate.SubUser, len(list))
 	var in strings.Builder
 	for i, u := range list {
@@ -109,15 +119,25 @@ func fillTraffic(ctx context.Context, q querier, list []*subgate.SubUser) error 
 	if err != nil {
 		return err
 	}
+	return scanTraffic(rows, func(id int64) *subgate.SubUser { return byID[id] }, true)
+}
+
+// scanTraffic reads balance rows into their sub-users; withID says whether
+// each row starts with the sub-user's id.
+func scanTraffic(rows *sql.Rows, owner func(id int64) *subgate.SubUser, withID bool) error {
 	defer rows.Close()
 	for rows.Next() {
 		var id int64
 		var p string
 		var t subgate.Traffic
-		if err := rows.Scan(&id, &p, &t.Available, &t.Used); err != nil {
+		dest := []any{&p, &t.Available, &t.Used}
+		if withID {
+			dest = append([]any{&id}, dest...)
+		}
+		if err := rows.Scan(dest...); err != nil {
 			return err
 		}
-		byID[id].Traffic[subgate.Product(p)] = t
+		owner(id).Traffic[subgate.Product(p)] = t
 	}
 	return rows.Err()
 }
