@@ -221,13 +221,16 @@ func (s *Store) addSearch(ctx context.Context, q *listQuery, term string, f subg
 // text of every row the sort index walk passes before the page is full.
 // The hits' density over ids estimates both: the set holds about
 // density × max id hits, and the walk passes about (offset + page) /
-// density rows, each costing matchSetRatio times a collected hit.
+// density rows, at most the scope's live sub-users, each costing
+// matchSetRatio times a collected hit.
 func (s *Store) matchSetPays(ctx context.Context, firstHits []int64, f subgate.SubUserFilter) (bool, error) {
 	if s.matchSetRatio == 0 || len(firstHits) == 0 {
 		return false, nil
 	}
-	var maxID int64
-	if err := s.read.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM subusers`).Scan(&maxID); err != nil {
+	var scopeRows, maxID int64
+	err := s.read.QueryRowContext(ctx, `SELECT coalesce(sum(live_subusers), 0), (SELECT coalesce(max(id), 0) FROM subusers)
+		FROM resellers WHERE ?1 = 0 OR id = ?1`, int64(f.Scope)).Scan(&scopeRows, &maxID)
+	if err != nil {
 		return false, err
 	}
 	density := float64(len(firstHits)) / float64(firstHits[len(firstHits)-1])
@@ -236,7 +239,7 @@ func (s *Store) matchSetPays(ctx context.Context, firstHits []int64, f subgate.S
 		reach += f.Offset
 	}
 	setSize := density * float64(maxID)
-	walked := float64(reach) / density
+	walked := min(float64(reach)/density, float64(scopeRows))
 	return setSize <= walked*s.matchSetRatio, nil
 }
 

@@ -7,8 +7,10 @@
 // Lists walk one index per sort order (totals over products are kept on the
 // sub-user row for that). Searches of three or more characters consult a
 // trigram index first (see addSearch); shorter terms, and terms of middling
-// frequency under a non-id sort, filter rows while walking the sort index,
-// so their cost grows with the offset: cursor pages keep it flat.
+// frequency under a non-id sort on shallow pages, filter rows while walking
+// the sort index, so their cost grows with the offset: cursor pages keep it
+// flat. On deeper pages a middling term's index hits are collected once and
+// the walk only checks ids against them.
 package sqlite
 
 import (
