@@ -181,7 +181,7 @@ func (s *Store) addSearch(ctx context.Context, q *listQuery, term string, f subg
 	if utf8.RuneCountInString(term) < 3 {
 		return nil
 	}
-	ids, err := s.trigramIDs(ctx, term, s.rareMatches+1)
+	ids, err := s.trigramIDs(ctx, term, s.rareMatches+1, "ASC")
 	if err != nil {
 		return err
 	}
@@ -205,7 +205,7 @@ func (s *Store) addSearch(ctx context.Context, q *listQuery, term string, f subg
 			return nil
 		}
 	}
-	pays, err := s.matchSetPays(ctx, ids, f)
+	pays, err := s.matchSetPays(ctx, term, ids, f)
 	if err != nil || !pays {
 		return err
 	}
@@ -222,8 +222,10 @@ func (s *Store) addSearch(ctx context.Context, q *listQuery, term string, f subg
 // The hits' density over ids estimates both: the set holds about
 // density × max id hits, and the walk passes about (offset + page) /
 // density rows, at most the scope's live sub-users, each costing
-// matchSetRatio times a collected hit.
-func (s *Store) matchSetPays(ctx context.Context, firstHits []int64, f subgate.SubUserFilter) (bool, error) {
+// matchSetRatio times a collected hit. Before a set is collected, the last
+// hits are sampled too and the higher density used, so a term common only
+// among recent sub-users is not mistaken for a middling one.
+func (s *Store) matchSetPays(ctx context.Context, term string, firstHits []int64, f subgate.SubUserFilter) (bool, error) {
 	if s.matchSetRatio == 0 || len(firstHits) == 0 {
 		return false, nil
 	}
@@ -233,14 +235,25 @@ func (s *Store) matchSetPays(ctx context.Context, firstHits []int64, f subgate.S
 	if err != nil {
 		return false, err
 	}
-	density := float64(len(firstHits)) / float64(firstHits[len(firstHits)-1])
 	reach := f.Limit + 1
 	if f.After == "" {
 		reach += f.Offset
 	}
-	setSize := density * float64(maxID)
-	walked := min(float64(reach)/density, float64(scopeRows))
-	return setSize <= walked*s.matchSetRatio, nil
+	pays := func(density float64) bool {
+		setSize := density * float64(maxID)
+		walked := min(float64(reach)/density, float64(scopeRows))
+		return setSize <= walked*s.matchSetRatio
+	}
+	density := float64(len(firstHits)) / float64(firstHits[len(firstHits)-1])
+	if !pays(density) {
+		return false, nil
+	}
+	lastHits, err := s.trigramIDs(ctx, term, len(firstHits), "DESC")
+	if err != nil || len(lastHits) == 0 {
+		return false, err
+	}
+	lastDensity := float64(len(lastHits)) / float64(maxID-lastHits[len(lastHits)-1]+1)
+	return pays(max(density, lastDensity)), nil
 }
 
 // largeScope reports whether a scope holds a large share of all live
@@ -275,8 +288,11 @@ func ftsTrigramCover(term string) string {
 
 func ftsPhrase(term string) string { return `"` + strings.ReplaceAll(term, `"`, `""`) + `"` }
 
-func (s *Store) trigramIDs(ctx context.Context, term string, limit int) ([]int64, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT rowid FROM subusers_fts WHERE subusers_fts MATCH ? LIMIT ?`, ftsPhrase(term), limit)
+// trigramIDs returns up to limit ids of the term's index hits, in id order
+// ("ASC" or "DESC").
+func (s *Store) trigramIDs(ctx context.Context, term string, limit int, order string) ([]int64, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT rowid FROM subusers_fts WHERE subusers_fts MATCH ? ORDER BY rowid `+order+` LIMIT ?`,
+		ftsPhrase(term), limit)
 	if err != nil {
 		return nil, err
 	}
