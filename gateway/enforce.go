@@ -16,51 +16,31 @@ import (
 // the live sessions and cuts those that may not continue.
 
 // admit checks the gates for an authenticated principal and registers a
-// session for it, or explains the refusal.
+// session for it, or explains the refusal. A connection refused only for
+// max_concurrency first waits a short grace for a session to end (see
+// slotwait.go).
 func (g *Gateway) admit(p *principal, proto string, client net.Conn, ip netip.Addr) (*session, *refusal) {
-	now := g.now()
-	u := p.user
-	if cur := g.creds.get(u.ID); cur != nil && cur.Seq >= u.Seq {
-		u = cur
-	}
 	product := p.target.Product
 	if product == "" {
 		product = g.cfg.DefaultProduct
 	}
-	if r := u.Check(product, now, u.Usage.At(g.cfg.Windows, now)); r != nil {
-		return nil, fromDomain(r)
+	w := &slotWait{g: g}
+	s, r := g.register(p, product, proto, client, ip, w)
+	for r != nil && w.wake != nil {
+		if !w.wait() {
+			r = refuse(reasonShuttingDown, "the gateway is shutting down")
+			break
+		}
+		s, r = g.register(p, product, proto, client, ip, w)
 	}
-	m := g.meter
-	m.mu.Lock()
-	a := m.accountLocked(u)
-	a.mu.Lock()
-	if u.Seq > a.user.Seq {
-		a.user = u
-	}
-	if a.exhausted != nil && now.Before(a.exhaustedUntil) {
-		r := a.exhausted
-		a.mu.Unlock()
-		m.mu.Unlock()
+	w.leave()
+	if r != nil {
 		return nil, r
 	}
-	if r := a.slotGateLocked(now); r != nil {
-		a.mu.Unlock()
-		m.mu.Unlock()
-		return nil, r
-	}
-	s := &session{
-		g: g, acct: a, user: a.user, password: p.password, ip: ip, target: p.target,
-		product: product, chain: a.chainLocked(product), proto: proto, client: client, start: now,
-	}
-	a.sessions[s] = struct{}{}
-	a.armExpiryLocked(now)
-	a.mu.Unlock()
-	m.mu.Unlock()
-
 	// Refuse before dialing when there is nothing to spend.
 	b, n, r := s.reserve(1)
 	if r != nil {
-		a.unregister(s)
+		s.acct.unregister(s)
 		return nil, r
 	}
 	s.settle(b, n, 0)
@@ -69,9 +49,60 @@ func (g *Gateway) admit(p *principal, proto string, client net.Conn, ip netip.Ad
 	return s, nil
 }
 
+// register applies the gates and registers a session; a refusal for the
+// cap prepares w to wait.
+func (g *Gateway) register(p *principal, product subgate.Product, proto string, client net.Conn, ip netip.Addr, w *slotWait) (*session, *refusal) {
+	now := g.now()
+	u := p.user
+	if cur := g.creds.get(u.ID); cur != nil && cur.Seq >= u.Seq {
+		u = cur
+	}
+	if r := u.Check(product, now, u.Usage.At(g.cfg.Windows, now)); r != nil {
+		return nil, fromDomain(r)
+	}
+	s := &session{g: g, user: p.user, password: p.password, ip: ip, target: p.target, product: product, proto: proto, client: client, start: now}
+	m := g.meter
+	m.mu.Lock()
+	a := m.accountLocked(u)
+	a.mu.Lock()
+	if u.Seq > a.user.Seq {
+		a.user = u
+	}
+	r := a.gatesLocked(s, now, w)
+	if r == nil {
+		s.acct, s.user, s.chain = a, a.user, a.chainLocked(product)
+		a.sessions[s] = struct{}{}
+		a.armExpiryLocked(now)
+	}
+	a.mu.Unlock()
+	m.mu.Unlock()
+	if r != nil {
+		return nil, r
+	}
+	return s, nil
+}
+
+// gatesLocked checks what the caller did not: an exhausted budget, and the
+// cap. A connection that waited is checked again as a live session would
+// be, since the sub-user (or its password) may have changed meanwhile. The
+// caller holds m.mu and a.mu.
+func (a *account) gatesLocked(s *session, now time.Time, w *slotWait) *refusal {
+	if w.retrying() {
+		u := a.user
+		if r := s.verdict(u, now, u.Usage.At(a.m.g.cfg.Windows, now)); r != nil {
+			return r
+		}
+	}
+	if a.exhausted != nil && now.Before(a.exhaustedUntil) {
+		return a.exhausted
+	}
+	return a.slotGateLocked(now, w)
+}
+
 func (a *account) unregister(s *session) {
 	a.mu.Lock()
 	delete(a.sessions, s)
+	a.wakeWaitersLocked()
 	if len(a.sessions) == 0 {
 		a.idleSince = a.m.g.now()
 		if a.expiry != nil {
@@ -111,6 +142,7 @@ func (m *meter) onChange(old, cur *subgate.SubUser) {
 		a.user = cur
 	}
 	a.exhausted = nil
+	a.wakeWaitersLocked() // a waiting connection re-checks the sub-user
 	bals := make([]*balance, 0, len(subgate.Products))
 	for _, p := range subgate.Products {
 		if b := a.balances[p]; b != nil {

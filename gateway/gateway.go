@@ -163,6 +163,7 @@ type Gateway struct {
 	limiter *authLimiter
 	meter   *meter
 	flusher *flusher
+	grace   time.Duration // how long a connection at the cap waits (concurrencyGrace)
 
 	mu        sync.Mutex
 	listeners []*listener
@@ -170,11 +171,12 @@ type Gateway struct {
 	started   bool
 	closing   bool
 
-	conns   sync.WaitGroup // client connections being served
-	loops   sync.WaitGroup // poll and flush loops
-	stop    chan struct{}  // closed by Shutdown
-	stopped chan struct{}  // closed when Shutdown has finished
-	once    sync.Once
+	conns    sync.WaitGroup // client connections being served
+	loops    sync.WaitGroup // poll and flush loops
+	stop     chan struct{}  // closed by Shutdown
+	draining chan struct{}  // closed when Shutdown begins: admissions give up waiting
+	stopped  chan struct{}  // closed when Shutdown has finished
+	once     sync.Once
 }
 
 // New checks the configuration and builds a gateway; nothing listens yet.
@@ -186,6 +188,8 @@ func New(cfg Config) (*Gateway, error) {
 		cfg:      cfg,
 		log:      cfg.Logger.With("component", "gateway"),
 		stop:     make(chan struct{}),
+		draining: make(chan struct{}),
+		grace:    concurrencyGrace,
 		stopped:  make(chan struct{}),
 		idleHTTP: map[net.Conn]struct{}{},
 	}
@@ -270,6 +274,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		defer close(g.stopped)
 		g.mu.Lock()
 		g.closing = true
+		close(g.draining)
 		for _, l := range g.listeners {
 			l.Close()
 		}

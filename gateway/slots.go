@@ -25,6 +25,9 @@ type slotState struct {
 	slotWaiters int       // admissions asking the store: the account must stay
 	slotsDirty  bool      // the store may hold more than slots
 	slotMu      sync.Mutex
+
+	graceWaiters int           // admissions waiting for a slot: the account must stay
+	wake         chan struct{} // closed to wake them (see slotwait.go)
 }
 
 // freeSlotLocked says whether the hold has a slot no connection uses.
@@ -35,22 +38,25 @@ func (a *account) freeSlotLocked(now time.Time) bool {
 // slotsIdleLocked says whether the account holds and awaits no slots, so
 // it may be forgotten.
 func (a *account) slotsIdleLocked() bool {
-	return a.slots == 0 && !a.slotsDirty && a.slotClaims == 0 && a.slotWaiters == 0
+	return a.slots == 0 && !a.slotsDirty && a.slotClaims == 0 && a.slotWaiters == 0 && a.graceWaiters == 0
 }
 
 // slotGateLocked applies max_concurrency to a new connection. The caller
 // holds m.mu and a.mu; both are released while the store is asked for a
-// slot and held again on return.
-func (a *account) slotGateLocked(now time.Time) *refusal {
+// slot and held again on return. A refusal for the cap prepares w to wait.
+func (a *account) slotGateLocked(now time.Time, w *slotWait) *refusal {
 	limit := a.user.Limits.MaxConcurrency
 	if limit <= 0 {
 		return nil
 	}
 	if int64(len(a.sessions)) >= limit {
-		return refuse(subgate.ReasonConcurrency, "at most %d concurrent connections", limit)
+		return w.refusedLocked(a, limit, refuse(subgate.ReasonConcurrency, "at most %d concurrent connections", limit))
 	}
 	if a.freeSlotLocked(now) {
 		return nil
+	}
+	if !w.mayAskStore() {
+		return w.refusedLocked(a, limit, nodesFull(limit))
 	}
 	a.slotWaiters++
 	a.mu.Unlock()
@@ -60,13 +66,21 @@ func (a *account) slotGateLocked(now time.Time) *refusal {
 	a.mu.Lock()
 	a.slotWaiters--
 	if r != nil {
+		if r.Code == subgate.ReasonConcurrency {
+			w.asks++
+			return w.refusedLocked(a, limit, r)
+		}
 		return r
 	}
 	a.slotClaims-- // the caller registers the connection in its place
 	if limit := a.user.Limits.MaxConcurrency; limit > 0 && int64(len(a.sessions)) >= limit {
-		return refuse(subgate.ReasonConcurrency, "at most %d concurrent connections", limit)
+		return w.refusedLocked(a, limit, refuse(subgate.ReasonConcurrency, "at most %d concurrent connections", limit))
 	}
 	return nil
+}
+
+func nodesFull(limit int64) *refusal {
+	return refuse(subgate.ReasonConcurrency, "at most %d concurrent connections across all nodes", limit)
 }
 
 // claimSlot takes a free slot of the hold, or one more from the store.
@@ -95,7 +109,7 @@ func (a *account) claimSlot(limit int64) *refusal {
 		return refuse(reasonUnavailable, "cannot count the connections open on other nodes")
 	}
 	if n == 0 {
-		return refuse(subgate.ReasonConcurrency, "at most %d concurrent connections across all nodes", limit)
+		return nodesFull(limit)
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
