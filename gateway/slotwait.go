@@ -1,8 +1,6 @@
 package gateway
 
-import (
-	"time"
-)
+import "time"
 
 // A client running N threads of sequential requests on fresh connections,
 // at max_concurrency N, opens each connection right after closing the
@@ -11,8 +9,9 @@ import (
 // waits a short grace for a session of its sub-user to end.
 
 // concurrencyGrace bounds that wait: it covers the teardown of a connection
-// the client has already closed, and another node's next slot sync (every
-// flush interval), yet a client truly over the cap hears so within a second.
+// the client has already closed, and usually another node's next slot sync
+// (every flush interval, 0.5 s by default), yet a client truly over the cap
+// hears so within a second.
 const concurrencyGrace = 500 * time.Millisecond
 
 // maxGraceWaiters bounds the connections of one sub-user waiting at once
