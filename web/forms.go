@@ -1,6 +1,7 @@
 package web
 
 import (
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -39,15 +40,17 @@ func countField(f url.Values, name string) (int64, error) {
 	return n, nil
 }
 
-// limitsFields reads the limits form; usage_cap, which only the 9Proxy
-// dialect sets, is kept from cur.
-func limitsFields(f url.Values, cur subgate.Limits) (subgate.Limits, error) {
-	l := cur
+// limitsFields reads the limits form.
+func limitsFields(f url.Values) (subgate.Limits, error) {
+	var l subgate.Limits
 	var err error
 	for _, g := range []struct {
 		name string
 		dst  *int64
-	}{{"limits.daily", &l.Daily}, {"limits.monthly", &l.Monthly}, {"limits.lifetime", &l.Lifetime}} {
+	}{
+		{"limits.daily", &l.Daily}, {"limits.monthly", &l.Monthly},
+		{"limits.lifetime", &l.Lifetime}, {"limits.usage_cap", &l.UsageCap},
+	} {
 		if *g.dst, err = gbField(f, g.name); err != nil {
 			return l, err
 		}
@@ -59,6 +62,38 @@ func limitsFields(f url.Values, cur subgate.Limits) (subgate.Limits, error) {
 		return l, err
 	}
 	return l, nil
+}
+
+// allowIPsField reads the IP allow-list, one CIDR or address per line;
+// blank lines are skipped, so allow_ips[i] is the i-th entry written, the
+// index the domain's errors name too.
+func allowIPsField(f url.Values) ([]netip.Prefix, error) {
+	out := []netip.Prefix{}
+	for _, line := range strings.Split(f.Get("allow_ips"), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(line)
+		if err != nil {
+			a, aerr := netip.ParseAddr(line)
+			if aerr != nil {
+				return nil, subgate.Invalidf("allow_ips["+strconv.Itoa(len(out))+"]", "must be an IP address or CIDR")
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+// allowIPsInput fills the allow-list textarea, one prefix a line.
+func allowIPsInput(ps []netip.Prefix) string {
+	lines := make([]string, len(ps))
+	for i, p := range ps {
+		lines[i] = p.String()
+	}
+	return strings.Join(lines, "\n")
 }
 
 // expiryLayout is what a datetime-local input sends; the dashboard shows

@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/subgate/subgate"
 	"github.com/subgate/subgate/internal/httpstatus"
@@ -73,11 +74,24 @@ func (s *Server) formError(w http.ResponseWriter, r *http.Request, sess *session
 		return
 	}
 	pg.Form = r.PostForm
-	if f := subgate.ErrorField(err); f != "" {
-		pg.Fields = map[string]string{f: subgate.ErrorMessage(err)}
-	}
+	pg.Fields = fieldErrors(err)
 	pg.Error = subgate.ErrorMessage(err)
 	s.render(w, r, statusOf(err), name, pg)
+}
+
+// fieldErrors maps the input an error is about to its message. An error
+// about one entry of a list ("allow_ips[2]") is shown at the list's input.
+func fieldErrors(err error) map[string]string {
+	m := map[string]string{}
+	f := subgate.ErrorField(err)
+	if f == "" {
+		return m
+	}
+	m[f] = subgate.ErrorMessage(err)
+	if list, _, ok := strings.Cut(f, "["); ok {
+		m[list] = m[f]
+	}
+	return m
 }
 
 type errorView struct {

@@ -81,10 +81,8 @@ func (s *Server) actionFailed(w http.ResponseWriter, r *http.Request, sess *sess
 	pg := s.newPage(sess, u.Username, "subusers")
 	pg.Form = r.PostForm
 	pg.Error = subgate.ErrorMessage(err)
-	pg.Fields = map[string]string{"form": r.PostForm.Get("form")}
-	if f := subgate.ErrorField(err); f != "" {
-		pg.Fields[f] = subgate.ErrorMessage(err)
-	}
+	pg.Fields = fieldErrors(err)
+	pg.Fields["form"] = r.PostForm.Get("form")
 	s.renderSubUser(w, r, sess, u, statusOf(err), pg)
 }
 
@@ -152,7 +150,7 @@ func (s *Server) setPassword(w http.ResponseWriter, r *http.Request, sess *sessi
 	s.done(w, r, u, "password")
 }
 
-// updateSettings saves name, note, limits and expiry.
+// updateSettings saves name, note, limits, expiry and the IP allow-list.
 func (s *Server) updateSettings(w http.ResponseWriter, r *http.Request, sess *session) {
 	ctx, f := r.Context(), r.PostForm
 	cur, err := s.svc.SubUser(ctx, sess.principal, r.PathValue("ref"))
@@ -162,12 +160,18 @@ func (s *Server) updateSettings(w http.ResponseWriter, r *http.Request, sess *se
 	}
 	name, note := strings.TrimSpace(f.Get("name")), strings.TrimSpace(f.Get("note"))
 	upd := subgate.SubUserUpdate{Name: &name, Note: &note}
-	limits, err := limitsFields(f, cur.Limits)
+	limits, err := limitsFields(f)
 	if err != nil {
 		s.actionFailed(w, r, sess, err)
 		return
 	}
 	upd.Limits = &limits
+	allow, err := allowIPsField(f)
+	if err != nil {
+		s.actionFailed(w, r, sess, err)
+		return
+	}
+	upd.AllowIPs = &allow
 	exp, err := expiryField(f)
 	if err != nil {
 		s.actionFailed(w, r, sess, err)
@@ -254,8 +258,9 @@ func settingsForm(u *subgate.SubUser, pg *page) map[string]string {
 	m := map[string]string{
 		"name": u.Name, "note": u.Note, "expires_at": expiryInput(u.ExpiresAt),
 		"limits.daily": gbInput(u.Limits.Daily), "limits.monthly": gbInput(u.Limits.Monthly),
-		"limits.lifetime": gbInput(u.Limits.Lifetime), "limits.ip_usage_cap": countInput(u.Limits.IPUsageCap),
-		"limits.max_concurrency": countInput(u.Limits.MaxConcurrency),
+		"limits.lifetime": gbInput(u.Limits.Lifetime), "limits.usage_cap": gbInput(u.Limits.UsageCap),
+		"limits.ip_usage_cap": countInput(u.Limits.IPUsageCap), "limits.max_concurrency": countInput(u.Limits.MaxConcurrency),
+		"allow_ips": allowIPsInput(u.AllowIPs),
 	}
 	if pg.Form != nil && pg.Form.Get("form") == "settings" {
 		for k := range m {

@@ -182,7 +182,10 @@ func subUserCreateForm(f url.Values) (subgate.SubUserCreate, error) {
 			c.Traffic[p] = b
 		}
 	}
-	if c.Limits, err = limitsFields(f, subgate.Limits{}); err != nil {
+	if c.Limits, err = limitsFields(f); err != nil {
+		return c, err
+	}
+	if c.AllowIPs, err = allowIPsField(f); err != nil {
 		return c, err
 	}
 	if c.ExpiresAt, err = expiryField(f); err != nil {
@@ -197,6 +200,7 @@ var notices = map[string]string{
 	"created": "Sub-user created.", "given": "Traffic given.", "taken": "Traffic taken back.",
 	"enabled": "Sub-user enabled.", "disabled": "Sub-user disabled.", "password": "Proxy password changed.",
 	"settings": "Settings saved.", "login": "Customer sign-in saved.", "deleted": "Sub-user deleted; its unused traffic went back to your pool.",
+	"allocated": "Static IPs allocated.", "released": "Static IP released.",
 	"reseller": "Reseller created.", "credited": "Pool credited.", "debited": "Pool debited.",
 }
 
