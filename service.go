@@ -133,8 +133,8 @@ func requireAdmin(p Principal) error {
 }
 
 // ManageRoutes checks that p may read or replace the gateway's routing
-// configuration and read egress health: the admin only. The routing
-// configuration lives in the router, not the store, so its edges ask here.
+// configuration and read egress health: the admin only. The configuration
+// in force lives in each node's router, so its edges ask here.
 func (s *Service) ManageRoutes(p Principal) error {
 	if !p.Admin {
 		return Errorf(EFORBIDDEN, "routing is managed by the admin")

@@ -44,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) subgate.Store) {
 		{"ServiceRules", serviceRuleTests},
 		{"UpdateTraffic", updateTrafficTests},
 		{"StaticIPOnce", staticIPOnceTests},
+		{"StoredRoutes", storedRoutesTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
