@@ -28,7 +28,7 @@ type page struct {
 }
 
 // pageNames are the templates in templates/, each rendered inside layout.html.
-var pageNames = []string{"login", "error", "overview", "subusers", "subuser_new", "subuser", "admin", "self"}
+var pageNames = []string{"login", "error", "overview", "subusers", "subuser_new", "subuser", "admin", "self", "ledger"}
 
 func parsePages() (map[string]*template.Template, error) {
 	pages := make(map[string]*template.Template, len(pageNames))

@@ -101,6 +101,9 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /subusers/{ref}/settings", s.reseller(s.updateSettings))
 	s.mux.HandleFunc("POST /subusers/{ref}/dashboard-login", s.reseller(s.setDashboardLogin))
 	s.mux.HandleFunc("POST /subusers/{ref}/delete", s.reseller(s.deleteSubUser))
+	s.mux.HandleFunc("POST /subusers/{ref}/static-ips", s.reseller(s.allocateStaticIPs))
+	s.mux.HandleFunc("POST /subusers/{ref}/static-ips/{id}/release", s.reseller(s.releaseStaticIP))
+	s.mux.HandleFunc("GET /ledger", s.reseller(s.ledger))
 
 	s.mux.HandleFunc("GET /me", s.self(s.selfPage))
 

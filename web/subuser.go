@@ -20,6 +20,7 @@ type subUserView struct {
 	// CustomerLogin tells whether the sub-user's customer can sign in.
 	CustomerLogin bool
 	Ledger        []*subgate.LedgerEntry // the latest movements
+	StaticIPs     staticIPsView
 }
 
 // ledgerRows is how many of a sub-user's latest movements its page shows.
@@ -59,6 +60,10 @@ func (s *Server) renderSubUser(w http.ResponseWriter, r *http.Request, sess *ses
 		return
 	}
 	if v.Ledger, err = s.svc.Ledger(r.Context(), sess.principal, subgate.LedgerFilter{SubUserID: u.ID, Limit: ledgerRows}); err != nil {
+		s.errorPage(w, r, sess, err)
+		return
+	}
+	if v.StaticIPs, err = s.staticIPsOf(r, sess, u, pg); err != nil {
 		s.errorPage(w, r, sess, err)
 		return
 	}
