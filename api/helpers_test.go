@@ -48,7 +48,7 @@ func newEnv(t testing.TB) *env {
 }
 
 // newEnvWith is newEnv with the server configured before it serves.
-func newEnvWith(t testing.TB, configure func(*api.Server)) *env {
+func newEnvWith(t testing.TB, configure func(*api.Server, *sqlite.Store)) *env {
 	t.Helper()
 	key := make([]byte, 32)
 	rand.Read(key)
@@ -69,7 +69,7 @@ func newEnvWith(t testing.TB, configure func(*api.Server)) *env {
 	logger := slog.New(slog.NewTextHandler(lockedWriter{e.logs, e.logsMu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.api = api.NewServer(svc, logger)
 	if configure != nil {
-		configure(e.api)
+		configure(e.api, store)
 	}
 	e.srv = httptest.NewServer(e.api.Handler())
 	t.Cleanup(e.srv.Close)

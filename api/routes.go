@@ -2,24 +2,44 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"strconv"
 
 	"github.com/subgate/subgate"
 	"github.com/subgate/subgate/route"
 )
 
-// Routes is the gateway's router as the admin manages it through the API
-// (*route.Router implements it). Config returns a copy the caller may change.
+// Routes is the gateway's routing as the admin manages it through the API
+// (*route.Follower implements it): the configuration in force on this node,
+// where it comes from, and putting a stored one in force.
 type Routes interface {
+	// Config returns a copy the caller may change.
 	Config() route.Config
-	Reload(route.Config) error
 	Health() []route.EgressHealth
+	State() route.FollowState
+	// Check says whether this node could put cfg in force, naming the field.
+	Check(route.Config) error
+	// Apply puts a stored configuration (or, without one, the fallback) in force.
+	Apply(subgate.StoredRoutes) error
 }
 
-// SetRoutes lets the admin read and replace the routing configuration and
-// read egress health under /v1/routes. Call it before serving; without it
-// those paths answer 404 (the gateway is off on this server).
+// SetRoutes lets the admin read, replace and drop the routing configuration
+// and read egress health under /v1/routes. Call it before serving; without
+// it those paths answer 404 (the gateway is off on this server).
 func (s *Server) SetRoutes(r Routes) { s.router = r }
+
+// routesView is the configuration in force, redacted, and its source.
+type routesView struct {
+	route.Config
+	Source subgate.RouteSource `json:"source"`
+}
+
+// routesIn is a PUT body: a configuration, maybe as GET showed it (the
+// source it carries is read-only and ignored).
+type routesIn struct {
+	route.Config
+	Source subgate.RouteSource `json:"source,omitempty"`
+}
 
 // routesFor checks that the caller is the admin and that this server routes.
 func (s *Server) routesFor(p subgate.Principal) (Routes, error) {
@@ -32,26 +52,37 @@ func (s *Server) routesFor(p subgate.Principal) (Routes, error) {
 	return s.router, nil
 }
 
+func viewOf(rt Routes) routesView {
+	return routesView{Config: redactRoutes(rt.Config()), Source: rt.State().Source}
+}
+
 func (s *Server) getRoutes(_ context.Context, r *request) (response, error) {
 	rt, err := s.routesFor(r.principal)
 	if err != nil {
 		return response{}, err
 	}
-	return ok(redactRoutes(rt.Config()))
+	return ok(viewOf(rt))
 }
 
-// putRoutes validates a whole configuration and swaps it in; on any error
-// the configuration in force stays. Passwords sent back redacted, as GET
-// shows them, keep the current password of the same proxy and account.
-func (s *Server) putRoutes(_ context.Context, r *request) (response, error) {
+// putRoutes validates a whole configuration, stores it for every node and
+// puts it in force here; on any error nothing is stored and the
+// configuration in force stays. Passwords sent back redacted, as GET shows
+// them, keep the current password of the same proxy and account.
+func (s *Server) putRoutes(ctx context.Context, r *request) (response, error) {
 	rt, err := s.routesFor(r.principal)
 	if err != nil {
 		return response{}, err
 	}
-	var cfg route.Config
-	if err := r.decode(&cfg, false); err != nil {
+	var in routesIn
+	if err := r.decode(&in, false); err != nil {
 		return response{}, err
 	}
+	switch in.Source {
+	case "", subgate.RouteSourceStored, subgate.RouteSourceFile, subgate.RouteSourceDefault:
+	default:
+		return response{}, subgate.Invalidf("source", "must be stored, file or default (it is read-only and may be left out)")
+	}
+	cfg := in.Config
 	// Validate first, so a bad field is named as such rather than as a
 	// password that cannot be restored for it.
 	if err := cfg.Validate(); err != nil {
@@ -60,11 +91,40 @@ func (s *Server) putRoutes(_ context.Context, r *request) (response, error) {
 	if err := unredactRoutes(&cfg, rt.Config()); err != nil {
 		return response{}, err
 	}
-	if err := rt.Reload(cfg); err != nil {
+	if err := rt.Check(cfg); err != nil {
 		return response{}, err
 	}
-	s.logger.Info("routes replaced through the API")
-	return ok(redactRoutes(rt.Config()))
+	doc, err := json.Marshal(cfg)
+	if err != nil {
+		return response{}, err
+	}
+	st, err := s.svc.StoreRoutes(ctx, r.principal, doc)
+	if err != nil {
+		return response{}, err
+	}
+	if err := rt.Apply(st); err != nil {
+		return response{}, err
+	}
+	s.logger.Info("routes stored through the API", "version", st.Version)
+	return ok(viewOf(rt))
+}
+
+// deleteRoutes drops the stored configuration: every node goes back to its
+// routes file or the default.
+func (s *Server) deleteRoutes(ctx context.Context, r *request) (response, error) {
+	rt, err := s.routesFor(r.principal)
+	if err != nil {
+		return response{}, err
+	}
+	st, err := s.svc.DropStoredRoutes(ctx, r.principal)
+	if err != nil {
+		return response{}, err
+	}
+	if err := rt.Apply(st); err != nil {
+		return response{}, err
+	}
+	s.logger.Info("stored routes dropped through the API", "version", st.Version)
+	return ok(viewOf(rt))
 }
 
 func (s *Server) routesHealth(_ context.Context, r *request) (response, error) {
@@ -74,7 +134,8 @@ func (s *Server) routesHealth(_ context.Context, r *request) (response, error) {
 	}
 	return ok(struct {
 		Items []route.EgressHealth `json:"items"`
-	}{rt.Health()})
+		route.FollowState
+	}{rt.Health(), rt.State()})
 }
 
 // redactRoutes hides every upstream and static proxy password.

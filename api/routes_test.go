@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -8,6 +9,7 @@ import (
 	"github.com/subgate/subgate"
 	"github.com/subgate/subgate/api"
 	"github.com/subgate/subgate/route"
+	"github.com/subgate/subgate/sqlite"
 )
 
 const (
@@ -17,10 +19,32 @@ const (
 )
 
 // routedEnv is an API whose server manages a router (upstreams on loopback
-// addresses nothing listens on: no connection is made).
-func routedEnv(t *testing.T) (*env, *route.Router) {
+// addresses nothing listens on: no connection is made) following the
+// configuration stored in its database, with cfg as the routes file.
+func routedEnv(t *testing.T) (*env, *route.Follower) {
 	t.Helper()
-	cfg := route.Config{Routes: map[subgate.Product]route.Route{
+	return routedEnvWith(t, routesFile())
+}
+
+func routedEnvWith(t *testing.T, file route.Config) (*env, *route.Follower) {
+	t.Helper()
+	r, err := route.New(file, route.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f *route.Follower
+	e := newEnvWith(t, func(s *api.Server, store *sqlite.Store) {
+		f, err = route.NewFollower(context.Background(), r, store, route.FollowOptions{Fallback: file, FallbackSource: subgate.RouteSourceFile})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.SetRoutes(f)
+	})
+	return e, f
+}
+
+func routesFile() route.Config {
+	return route.Config{Routes: map[subgate.Product]route.Route{
 		"res": {Kind: route.KindUpstream, Upstreams: []route.Upstream{{
 			Name:  "main",
 			Proxy: route.Proxy{Address: "127.0.0.1:1", Username: "acct", Password: upstreamSecret, Preset: route.PresetNetNut},
@@ -32,11 +56,6 @@ func routedEnv(t *testing.T) (*env, *route.Router) {
 		}},
 		"dc": {Kind: route.KindDirect},
 	}}
-	r, err := route.New(cfg, route.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return newEnvWith(t, func(s *api.Server) { s.SetRoutes(r) }), r
 }
 
 func noSecrets(t *testing.T, body []byte) {
@@ -74,9 +93,15 @@ func TestRoutesReadRedacted(t *testing.T) {
 		t.Fatalf("health %+v", health.Items)
 	}
 
-	wrong := e.call("DELETE", "/v1/routes", adminToken, nil)
+	var view struct{ Source string }
+	got.into(t, &view)
+	if view.Source != "file" {
+		t.Fatalf("source %q, want file", view.Source)
+	}
+
+	wrong := e.call("POST", "/v1/routes", adminToken, nil)
 	wrong.expectErr(t, 405, "method_not_allowed", "")
-	if allow := wrong.Header.Get("Allow"); allow != "GET, PUT" {
+	if allow := wrong.Header.Get("Allow"); allow != "GET, PUT, DELETE" {
 		t.Errorf("Allow: %q", allow)
 	}
 
@@ -84,6 +109,7 @@ func TestRoutesReadRedacted(t *testing.T) {
 	e.call("GET", "/v1/routes", tok, nil).expectErr(t, 403, "forbidden", "")
 	e.call("GET", "/v1/routes/health", tok, nil).expectErr(t, 403, "forbidden", "")
 	e.call("PUT", "/v1/routes", tok, cfg).expectErr(t, 403, "forbidden", "")
+	e.call("DELETE", "/v1/routes", tok, nil).expectErr(t, 403, "forbidden", "")
 }
 
 func TestRoutesWithoutGatewayAreNotFound(t *testing.T) {
@@ -93,6 +119,10 @@ func TestRoutesWithoutGatewayAreNotFound(t *testing.T) {
 	e.call("GET", "/v1/routes/health", adminToken, nil).expectErr(t, 404, "not_found", "")
 	e.call("PUT", "/v1/routes", adminToken, map[string]any{"routes": map[string]any{"res": map[string]any{"kind": "direct"}}}).
 		expectErr(t, 404, "not_found", "")
+	e.call("DELETE", "/v1/routes", adminToken, nil).expectErr(t, 404, "not_found", "")
+	if v, _ := e.store.RoutesVersion(context.Background()); v != 0 {
+		t.Fatalf("a server without a gateway stored routes (version %d)", v)
+	}
 }
 
 // A configuration read back, changed and put keeps the redacted passwords;
@@ -122,12 +152,21 @@ func TestRoutesReplace(t *testing.T) {
 		{"redacted static password for another proxy", func(m map[string]any) {
 			route0(m, "stc")["static"].([]any)[0].(map[string]any)["proxy"] = "socks5://127.0.0.1:4:sp:****"
 		}, "routes.stc.static[0].proxy"},
+		// 192.0.2.0/24 is documentation space: no host has it.
+		{"source address not on this host", func(m map[string]any) { route0(m, "dc")["source_addrs"] = []string{"192.0.2.7"} }, "routes.dc.source_addrs[0]"},
+		{"static address not on this host", func(m map[string]any) {
+			route0(m, "stc")["static"].([]any)[1].(map[string]any)["address"] = "192.0.2.8"
+		}, "routes.stc.static[1].address"},
+		{"unknown source", func(m map[string]any) { m["source"] = "elsewhere" }, "source"},
 	} {
 		m := clone(t, doc)
 		c.edit(m)
 		e.call("PUT", "/v1/routes", adminToken, m).expectErr(t, 400, "invalid", c.field)
 		if got := r.Config(); !sameJSON(t, got, before) {
 			t.Fatalf("%s: a refused PUT changed the configuration", c.name)
+		}
+		if v, _ := e.store.RoutesVersion(context.Background()); v != 0 {
+			t.Fatalf("%s: a refused PUT stored version %d", c.name, v)
 		}
 	}
 
@@ -154,10 +193,79 @@ func TestRoutesReplace(t *testing.T) {
 		t.Fatalf("new password not taken: %q", pw)
 	}
 	// The answer is the configuration now in force, redacted.
-	var shown route.Config
+	var shown struct {
+		route.Config
+		Source string
+	}
 	e.call("GET", "/v1/routes", adminToken, nil).expect(t, 200).into(t, &shown)
-	if shown.Routes["res"].Upstreams[0].Password != "****" || shown.AllowPrivateTargets {
+	if shown.Routes["res"].Upstreams[0].Password != "****" || shown.AllowPrivateTargets || shown.Source != "stored" {
 		t.Fatalf("GET after PUT: %+v", shown)
+	}
+	// What is stored is what is in force, passwords included.
+	st, err := e.store.StoredRoutes(context.Background())
+	if err != nil || st.Version != 2 {
+		t.Fatalf("stored %d, %v; want version 2", st.Version, err)
+	}
+	var stored route.Config
+	if err := json.Unmarshal(st.Config, &stored); err != nil || !sameJSON(t, stored, r.Config()) {
+		t.Fatalf("stored %s, in force %+v (%v)", st.Config, r.Config(), err)
+	}
+}
+
+// DELETE drops the stored configuration and the routes file is in force
+// again; a second DELETE changes nothing.
+func TestRoutesDropGoesBackToTheFile(t *testing.T) {
+	t.Parallel()
+	e, r := routedEnv(t)
+	file := r.Config()
+	var doc map[string]any
+	e.call("GET", "/v1/routes", adminToken, nil).expect(t, 200).into(t, &doc)
+	route0(doc, "dc")["source_addrs"] = []string{"127.0.0.2"}
+	e.call("PUT", "/v1/routes", adminToken, doc).expect(t, 200)
+	if r.State().Source != subgate.RouteSourceStored {
+		t.Fatalf("state after PUT %+v", r.State())
+	}
+	for range 2 {
+		var shown struct{ Source string }
+		e.call("DELETE", "/v1/routes", adminToken, nil).expect(t, 200).into(t, &shown)
+		if shown.Source != "file" || !sameJSON(t, r.Config(), file) {
+			t.Fatalf("after DELETE: source %q, config %+v", shown.Source, r.Config())
+		}
+	}
+	st, err := e.store.StoredRoutes(context.Background())
+	if err != nil || st.Config != nil {
+		t.Fatalf("after DELETE the store holds %s, %v", st.Config, err)
+	}
+}
+
+// A stored configuration this node cannot use shows in the health answer
+// while the previous one stays in force.
+func TestRoutesHealthShowsARefusedConfiguration(t *testing.T) {
+	t.Parallel()
+	e, r := routedEnv(t)
+	before := r.Config()
+	ctx := context.Background()
+	if _, err := e.store.SetStoredRoutes(ctx, []byte(`{"routes":{"dc":{"kind":"direct","source_addrs":["192.0.2.9"]}}}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var health struct {
+		Source  string
+		Version int64
+		Failure *struct {
+			Version int64
+			Error   string
+		}
+	}
+	e.call("GET", "/v1/routes/health", adminToken, nil).expect(t, 200).into(t, &health)
+	if health.Source != "file" || health.Version != 0 || health.Failure == nil || health.Failure.Version != 1 ||
+		!strings.Contains(health.Failure.Error, "routes.dc.source_addrs[0]") {
+		t.Fatalf("health %+v", health)
+	}
+	if !sameJSON(t, r.Config(), before) {
+		t.Fatal("a refused stored configuration changed the one in force")
 	}
 }
 

@@ -291,5 +291,6 @@ func (s *Server) routes() {
 
 	s.handle("GET /v1/routes", s.getRoutes)
 	s.handle("PUT /v1/routes", s.putRoutes)
+	s.handle("DELETE /v1/routes", s.deleteRoutes)
 	s.handle("GET /v1/routes/health", s.routesHealth)
 }

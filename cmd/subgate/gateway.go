@@ -20,12 +20,12 @@ func (a *app) gatewayOnly(ctx context.Context, args []string) error {
 	}
 	defer closeStore()
 	registry := newRegistry()
-	gw, err := newGateway(cfg, svc, registry, logger)
+	px, err := newProxy(ctx, cfg, svc, registry, logger)
 	if err != nil {
 		return err
 	}
-	if gw == nil {
+	if px == nil {
 		return fmt.Errorf("no proxy listener: set --proxy-addr, --http-proxy-addr or --socks-addr")
 	}
-	return runComponents(ctx, append(metricsComponents(cfg, registry, logger), gatewayComponent{gw}))
+	return runComponents(ctx, append(metricsComponents(cfg, registry, logger), px.components()...))
 }

@@ -27,22 +27,29 @@ func newRegistry() *prometheus.Registry {
 	return r
 }
 
-// newGateway builds the proxy gateway and its router, or returns nil when
-// no proxy listener is configured.
-func newGateway(cfg config, svc *subgate.Service, reg prometheus.Registerer, logger *slog.Logger) (*gateway.Gateway, error) {
-	gw, _, err := newProxy(cfg, svc, reg, logger)
-	return gw, err
+// proxy is the gateway with the router it dials through and the follower
+// keeping that router on the stored routing configuration.
+type proxy struct {
+	gateway *gateway.Gateway
+	routes  *route.Follower
 }
 
-// newProxy is newGateway that also returns the router, for the admin API.
-func newProxy(cfg config, svc *subgate.Service, reg prometheus.Registerer, logger *slog.Logger) (*gateway.Gateway, *route.Router, error) {
+// components runs the gateway and the follower.
+func (p *proxy) components() []component {
+	return []component{gatewayComponent{p.gateway}, p.routes}
+}
+
+// newProxy builds the proxy gateway and its routing, or returns nil when no
+// proxy listener is configured. The stored routing configuration, when
+// there is one, is in force before the gateway starts.
+func newProxy(ctx context.Context, cfg config, svc *subgate.Service, reg prometheus.Registerer, logger *slog.Logger) (*proxy, error) {
 	if cfg.ProxyAddr == "" && cfg.HTTPProxyAddr == "" && cfg.SOCKSAddr == "" {
 		logger.Info("no proxy listener configured; the gateway is off")
-		return nil, nil, nil
+		return nil, nil
 	}
-	rc, err := routeConfig(cfg.Routes)
+	rc, source, err := routeConfig(cfg.Routes)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	var statics *route.StoreStaticIPs
 	if ips, ok := svc.Store.(subgate.StaticIPStore); ok {
@@ -55,18 +62,27 @@ func newProxy(cfg config, svc *subgate.Service, reg prometheus.Registerer, logge
 	}
 	router, err := route.New(rc, opts)
 	if err != nil {
-		return nil, nil, fmt.Errorf("routes: %w", err)
+		return nil, fmt.Errorf("routes: %w", err)
+	}
+	stored, ok := svc.Store.(subgate.RoutesStore)
+	if !ok {
+		return nil, fmt.Errorf("routes: the store cannot keep a routing configuration")
+	}
+	follower, err := route.NewFollower(ctx, router, stored, route.FollowOptions{
+		Fallback: rc, FallbackSource: source, Registerer: reg, Logger: logger})
+	if err != nil {
+		return nil, fmt.Errorf("stored routes: %w", err)
 	}
 	gw, err := gateway.New(gateway.Config{
 		ProxyAddr: cfg.ProxyAddr, HTTPAddr: cfg.HTTPProxyAddr, SOCKSAddr: cfg.SOCKSAddr,
 		Store: svc.Store, Service: svc, Dialer: router, Windows: svc.Windows,
-		DefaultProduct: router.Config().DefaultProduct, Node: cfg.Node,
+		DefaultProduct: follower.Config().DefaultProduct, Node: cfg.Node,
 		Changes: changeFeed(svc.Store), Registerer: reg, Logger: logger,
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return gw, router, nil
+	return &proxy{gateway: gw, routes: follower}, nil
 }
 
 // changeFeed is the store's feed of other nodes' changes when it has one
@@ -77,14 +93,15 @@ func changeFeed(st subgate.Store) gateway.ChangeFeed {
 }
 
 // routeConfig loads the route file, or routes every product directly (to
-// public targets only: allow_private_targets needs a route file).
-func routeConfig(path string) (route.Config, error) {
+// public targets only: allow_private_targets needs a route file). Either is
+// in force while no configuration is stored.
+func routeConfig(path string) (route.Config, subgate.RouteSource, error) {
 	if path != "" {
 		c, err := route.Load(path)
 		if err != nil {
-			return c, fmt.Errorf("routes: %w", err)
+			return c, "", fmt.Errorf("routes: %w", err)
 		}
-		return c, nil
+		return c, subgate.RouteSourceFile, nil
 	}
 	c := route.Config{Routes: map[subgate.Product]route.Route{}}
 	for _, p := range subgate.Products {
@@ -92,7 +109,7 @@ func routeConfig(path string) (route.Config, error) {
 			c.Routes[p] = route.Route{Kind: route.KindDirect}
 		}
 	}
-	return c, nil
+	return c, subgate.RouteSourceDefault, nil
 }
 
 // dialectComponents mounts the provider dialects under their prefixes on

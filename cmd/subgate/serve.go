@@ -47,13 +47,13 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	defer closeStore()
 
 	registry := newRegistry()
-	gw, router, err := newProxy(cfg, svc, registry, logger)
+	px, err := newProxy(ctx, cfg, svc, registry, logger)
 	if err != nil {
 		return err
 	}
 	apiServer := api.NewServer(svc, logger)
-	if router != nil {
-		apiServer.SetRoutes(router)
+	if px != nil {
+		apiServer.SetRoutes(px.routes)
 	}
 	components := dialectComponents(cfg, apiServer, svc, logger)
 	apiHandler, err := withDashboard(cfg, apiServer, svc, logger)
@@ -66,8 +66,8 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	components = append(components,
 		&httpComponent{name: "api", addr: cfg.APIAddr, handler: apiHandler, logger: logger, onListen: a.onListen})
 	components = append(components, metricsComponents(cfg, registry, logger)...)
-	if gw != nil {
-		components = append(components, gatewayComponent{gw})
+	if px != nil {
+		components = append(components, px.components()...)
 	}
 	return runComponents(ctx, components)
 }
