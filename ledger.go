@@ -1,6 +1,9 @@
 package subgate
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // LedgerKind names a traffic movement.
 type LedgerKind string
@@ -14,6 +17,9 @@ const (
 	LedgerUsage     LedgerKind = "usage"     // sub-user available → used; one entry per sub-user, product and hour
 	LedgerOverdraft LedgerKind = "overdraft" // usage past available (a lease lost while its node was cut off); not charged
 )
+
+// LedgerKinds lists every kind, in the order movements happen.
+var LedgerKinds = []LedgerKind{LedgerCredit, LedgerDebit, LedgerGive, LedgerTake, LedgerReturn, LedgerUsage, LedgerOverdraft}
 
 // LedgerEntry is one movement. Bytes is always positive; Kind gives the direction.
 type LedgerEntry struct {
@@ -32,17 +38,28 @@ type LedgerFilter struct {
 	Scope     Scope
 	SubUserID int64      // 0 for all
 	Kind      LedgerKind // "" for all
+	Product   Product    // "" for all
 	Before    int64      // entries with a smaller id (cursor); 0 for the newest
 	Limit     int        // 1..1000, default 100
 }
 
-// Validate fills defaults.
+// Validate fills defaults and checks the kind and product.
 func (f *LedgerFilter) Validate() error {
 	if f.Limit == 0 {
 		f.Limit = 100
 	}
 	if f.Limit < 1 || f.Limit > 1000 {
 		return Invalidf("limit", "must be between 1 and 1000")
+	}
+	if f.Kind != "" && !slices.Contains(LedgerKinds, f.Kind) {
+		return Invalidf("kind", "must be one of credit, debit, give, take, return, usage, overdraft")
+	}
+	if f.Product != "" {
+		p, err := ParseProduct(string(f.Product))
+		if err != nil {
+			return err
+		}
+		f.Product = p
 	}
 	return nil
 }

@@ -317,6 +317,20 @@ func (s *Service) SubUser(ctx context.Context, p Principal, ref string) (*SubUse
 	return u, nil
 }
 
+// SubUserByUsername reads one of the caller's sub-users by its exact proxy
+// username; another reseller's is ENOTFOUND.
+func (s *Service) SubUserByUsername(ctx context.Context, p Principal, username string) (*SubUser, error) {
+	u, err := s.Store.SubUserByUsername(ctx, username)
+	if err != nil {
+		return nil, err
+	}
+	if sc := scope(p); sc != 0 && u.ResellerID != int64(sc) {
+		return nil, NotFound("sub-user")
+	}
+	s.current(u)
+	return u, nil
+}
+
 // current brings a sub-user's window counters to the present.
 func (s *Service) current(u *SubUser) {
 	u.Usage = u.Usage.At(s.Windows, s.Now())

@@ -129,10 +129,7 @@ func (s *Server) subUserLedger(ctx context.Context, r *request) (response, error
 
 func (s *Server) ledgerPage(ctx context.Context, r *request, ref string) (response, error) {
 	v := r.URL.Query()
-	f := subgate.LedgerFilter{Kind: subgate.LedgerKind(v.Get("kind"))}
-	if err := validLedgerKind(f.Kind); err != nil {
-		return response{}, err
-	}
+	f := subgate.LedgerFilter{Kind: subgate.LedgerKind(v.Get("kind")), Product: subgate.Product(v.Get("product"))}
 	if ref != "" {
 		u, err := s.svc.SubUser(ctx, r.principal, ref)
 		if err != nil {
@@ -161,15 +158,6 @@ func (s *Server) ledgerPage(ctx context.Context, r *request, ref string) (respon
 		out.NextBefore = items[len(items)-1].ID
 	}
 	return ok(out)
-}
-
-func validLedgerKind(k subgate.LedgerKind) error {
-	switch k {
-	case "", subgate.LedgerCredit, subgate.LedgerDebit, subgate.LedgerGive, subgate.LedgerTake,
-		subgate.LedgerReturn, subgate.LedgerUsage, subgate.LedgerOverdraft:
-		return nil
-	}
-	return subgate.Invalidf("kind", "must be one of credit, debit, give, take, return, usage, overdraft")
 }
 
 func queryInt64(v, name string) (int64, error) {

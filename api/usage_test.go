@@ -139,6 +139,15 @@ func TestLedgerEntries(t *testing.T) {
 	if len(gives.Items) != 1 || gives.Items[0].Bytes != 1000 {
 		t.Fatalf("alice's gives: %+v", gives.Items)
 	}
+	var byProduct struct{ Items []entry }
+	e.call("GET", "/v1/ledger?product=res", tok, nil).expect(t, 200).into(t, &byProduct)
+	if len(byProduct.Items) != len(all.Items) {
+		t.Fatalf("residential entries: %+v", byProduct.Items)
+	}
+	e.call("GET", "/v1/subusers/"+a.Hash+"/ledger?product=dc", tok, nil).expect(t, 200).into(t, &byProduct)
+	if len(byProduct.Items) != 0 {
+		t.Fatalf("alice's datacenter entries: %+v", byProduct.Items)
+	}
 	// Paging newest first with before.
 	var p1, p2 struct {
 		Items      []entry
@@ -150,7 +159,7 @@ func TestLedgerEntries(t *testing.T) {
 		t.Fatalf("pages: %+v / %+v", p1, p2)
 	}
 	for _, c := range []struct{ q, field string }{
-		{"kind=gift", "kind"}, {"limit=0x", "limit"}, {"limit=1001", "limit"}, {"before=-1", "before"},
+		{"kind=gift", "kind"}, {"product=gold", "product"}, {"limit=0x", "limit"}, {"limit=1001", "limit"}, {"before=-1", "before"},
 	} {
 		e.call("GET", "/v1/ledger?"+c.q, tok, nil).expectErr(t, 400, "invalid", c.field)
 	}

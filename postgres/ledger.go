@@ -93,6 +93,9 @@ func (s *Store) Ledger(ctx context.Context, f subgate.LedgerFilter) ([]*subgate.
 	if f.Kind != "" {
 		add("kind = $%d", string(f.Kind))
 	}
+	if f.Product != "" {
+		add("product = $%d", string(f.Product))
+	}
 	if f.Before != 0 {
 		add("id < $%d", f.Before)
 	}

@@ -107,6 +107,9 @@ func (s *Store) Ledger(ctx context.Context, f subgate.LedgerFilter) ([]*subgate.
 	if f.Kind != "" {
 		where, args = append(where, "kind = ?"), append(args, string(f.Kind))
 	}
+	if f.Product != "" {
+		where, args = append(where, "product = ?"), append(args, string(f.Product))
+	}
 	if f.Before > 0 {
 		where, args = append(where, "id < ?"), append(args, f.Before)
 	}

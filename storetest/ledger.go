@@ -47,6 +47,12 @@ var ledgerTests = []test{
 		if l := e.ledger(subgate.LedgerFilter{Scope: subgate.Scope(r.ID), Kind: subgate.LedgerTake}); len(l) != 1 || l[0].Bytes != 10 {
 			t.Fatalf("kind filter: %s", fmtLedger(l))
 		}
+		if l := e.ledger(subgate.LedgerFilter{Scope: subgate.Scope(r.ID), Product: res}); len(l) != len(all) {
+			t.Fatalf("product filter on the only product: %s", fmtLedger(l))
+		}
+		if l := e.ledger(subgate.LedgerFilter{Scope: subgate.Scope(r.ID), Product: subgate.ProductDatacenter}); len(l) != 0 {
+			t.Fatalf("product filter on an unused product: %s", fmtLedger(l))
+		}
 		if l := e.ledger(subgate.LedgerFilter{Scope: subgate.Scope(other.ID), SubUserID: u.ID}); len(l) != 0 {
 			t.Fatalf("another reseller filtering on my sub-user: %s", fmtLedger(l))
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -50,10 +49,6 @@ type ledgerView struct {
 	OlderURL string
 }
 
-// ledgerScanBatches bounds how many batches of entries one page reads
-// while looking for a product's entries.
-const ledgerScanBatches = 5
-
 func (s *Server) ledger(w http.ResponseWriter, r *http.Request, sess *session) {
 	q := r.URL.Query()
 	lq := ledgerQuery{Product: q.Get("product"), SubUser: strings.TrimSpace(q.Get("subuser")), Kind: q.Get("kind")}
@@ -61,11 +56,11 @@ func (s *Server) ledger(w http.ResponseWriter, r *http.Request, sess *session) {
 	if lq.Before, err = strconv.ParseInt(q.Get("before"), 10, 64); err != nil || lq.Before < 0 {
 		lq.Before = 0
 	}
-	v := ledgerView{Query: lq, Products: subgate.Products, Kinds: ledgerKindOrder}
+	v := ledgerView{Query: lq, Products: subgate.Products, Kinds: subgate.LedgerKinds}
 	pg := s.newPage(sess, "Ledger", "ledger")
 	pg.Data = &v
 	pg.Form = q // the filter form shows what it filters by
-	f, product, err := s.ledgerFilter(r.Context(), sess.principal, lq)
+	f, err := s.ledgerFilter(r.Context(), sess.principal, lq)
 	if err != nil {
 		// A bad filter is shown at its input, like a bad form.
 		if status := statusOf(err); status == http.StatusInternalServerError {
@@ -76,7 +71,7 @@ func (s *Server) ledger(w http.ResponseWriter, r *http.Request, sess *session) {
 		s.render(w, r, statusOf(err), "ledger", pg)
 		return
 	}
-	entries, older, err := s.ledgerPage(r.Context(), sess.principal, f, product)
+	entries, older, err := s.ledgerPage(r.Context(), sess.principal, f)
 	if err != nil {
 		s.errorPage(w, r, sess, err)
 		return
@@ -95,69 +90,33 @@ func (s *Server) ledger(w http.ResponseWriter, r *http.Request, sess *session) {
 	s.render(w, r, http.StatusOK, "ledger", pg)
 }
 
-// ledgerFilter turns the page's query into the domain's filter and the
-// product to keep ("" for all).
-func (s *Server) ledgerFilter(ctx context.Context, p subgate.Principal, lq ledgerQuery) (subgate.LedgerFilter, subgate.Product, error) {
-	f := subgate.LedgerFilter{Kind: subgate.LedgerKind(lq.Kind), Before: lq.Before}
-	if f.Kind != "" && !slices.Contains(ledgerKindOrder, f.Kind) {
-		return f, "", subgate.Invalidf("kind", "must be one of the listed kinds")
-	}
-	var product subgate.Product
-	if lq.Product != "" {
-		var err error
-		if product, err = subgate.ParseProduct(lq.Product); err != nil {
-			return f, "", subgate.Invalidf("product", "must be one of the listed products")
-		}
+// ledgerFilter turns the page's query into the domain's filter.
+func (s *Server) ledgerFilter(ctx context.Context, p subgate.Principal, lq ledgerQuery) (subgate.LedgerFilter, error) {
+	f := subgate.LedgerFilter{Kind: subgate.LedgerKind(lq.Kind), Product: subgate.Product(lq.Product), Before: lq.Before, Limit: perPage}
+	if err := f.Validate(); err != nil {
+		return f, err
 	}
 	if lq.SubUser != "" {
 		u, err := s.findSubUser(ctx, p, lq.SubUser)
 		if subgate.ErrorCode(err) == subgate.ENOTFOUND {
-			return f, "", subgate.Invalidf("subuser", "%s is none of your sub-users", lq.SubUser)
+			return f, subgate.Invalidf("subuser", "%s is none of your sub-users", lq.SubUser)
 		}
 		if err != nil {
-			return f, "", err
+			return f, err
 		}
 		f.SubUserID = u.ID
 	}
-	return f, product, nil
+	return f, nil
 }
 
-// ledgerPage reads up to perPage entries of the filter, of one product when
-// product is set, and the cursor of the page after it (0 when none). The
-// ledger is filtered by product here, in bounded batches: a page may come
-// back short with a cursor to look further.
-func (s *Server) ledgerPage(ctx context.Context, p subgate.Principal, f subgate.LedgerFilter, product subgate.Product) ([]*subgate.LedgerEntry, int64, error) {
-	if product == "" {
-		f.Limit = perPage
-		entries, err := s.svc.Ledger(ctx, p, f)
-		if err != nil || len(entries) < perPage {
-			return entries, 0, err
-		}
-		return entries, entries[len(entries)-1].ID, nil
+// ledgerPage reads a page of the filter and the cursor of the page after
+// it (0 when none).
+func (s *Server) ledgerPage(ctx context.Context, p subgate.Principal, f subgate.LedgerFilter) ([]*subgate.LedgerEntry, int64, error) {
+	entries, err := s.svc.Ledger(ctx, p, f)
+	if err != nil || len(entries) < f.Limit {
+		return entries, 0, err
 	}
-	const batch = 1000
-	var out []*subgate.LedgerEntry
-	f.Limit = batch
-	for range ledgerScanBatches {
-		entries, err := s.svc.Ledger(ctx, p, f)
-		if err != nil {
-			return nil, 0, err
-		}
-		for _, e := range entries {
-			if e.Product != product {
-				continue
-			}
-			out = append(out, e)
-			if len(out) == perPage {
-				return out, e.ID, nil
-			}
-		}
-		if len(entries) < batch {
-			return out, 0, nil
-		}
-		f.Before = entries[len(entries)-1].ID
-	}
-	return out, f.Before, nil
+	return entries, entries[len(entries)-1].ID, nil
 }
 
 // ledgerRows names the sub-user of each entry, one look-up per sub-user.
@@ -185,27 +144,12 @@ func (s *Server) ledgerRows(ctx context.Context, p subgate.Principal, entries []
 	return rows, nil
 }
 
-// findSubUser finds one of the caller's sub-users by id or exact username.
+// findSubUser finds one of the caller's sub-users by id or username.
 func (s *Server) findSubUser(ctx context.Context, p subgate.Principal, ref string) (*subgate.SubUser, error) {
 	if _, numeric := subgate.IsNumericRef(ref); numeric {
 		if u, err := s.svc.SubUser(ctx, p, ref); err == nil || subgate.ErrorCode(err) != subgate.ENOTFOUND {
 			return u, err
 		}
 	}
-	page, err := s.svc.SubUsers(ctx, p, subgate.SubUserFilter{Search: ref, Sort: subgate.SortUsername, Limit: 1000})
-	if err != nil {
-		return nil, err
-	}
-	for _, u := range page.Items {
-		if strings.EqualFold(u.Username, ref) {
-			return u, nil
-		}
-	}
-	return nil, subgate.NotFound("sub-user")
-}
-
-// ledgerKindOrder is the kind filter's options.
-var ledgerKindOrder = []subgate.LedgerKind{
-	subgate.LedgerCredit, subgate.LedgerDebit, subgate.LedgerGive, subgate.LedgerTake,
-	subgate.LedgerReturn, subgate.LedgerUsage, subgate.LedgerOverdraft,
+	return s.svc.SubUserByUsername(ctx, p, ref)
 }

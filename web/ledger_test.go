@@ -133,7 +133,7 @@ func TestLedgerFiltersAndPages(t *testing.T) {
 	}{
 		"all":                {"/dashboard/ledger", nil},
 		"datacenter":         {"/dashboard/ledger?product=dc", byProduct(subgate.ProductDatacenter)},
-		"alice by name":      {"/dashboard/ledger?subuser=ALICE", func(en *subgate.LedgerEntry) bool { return en.SubUserID == alice.ID }},
+		"alice by name":      {"/dashboard/ledger?subuser=alice", func(en *subgate.LedgerEntry) bool { return en.SubUserID == alice.ID }},
 		"bob by id":          {"/dashboard/ledger?subuser=" + strconv.FormatInt(bob.ID, 10), func(en *subgate.LedgerEntry) bool { return en.SubUserID == bob.ID }},
 		"pool credits":       {"/dashboard/ledger?kind=credit", func(en *subgate.LedgerEntry) bool { return en.Kind == subgate.LedgerCredit }},
 		"alice's datacenter": {"/dashboard/ledger?subuser=alice&product=dc", func(*subgate.LedgerEntry) bool { return false }},
