@@ -2,6 +2,7 @@ package route
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -391,6 +392,10 @@ func isCountry(s string) bool {
 	return len(s) == 2 && s[0] >= 'a' && s[0] <= 'z' && s[1] >= 'a' && s[1] <= 'z'
 }
 
+// errProxyForm does not repeat the value: it may hold a password, and
+// errors end up in answers, logs and health reports.
+var errProxyForm = errors.New("proxy must be host:port:user:pass or host:port")
+
 // ParseStaticProxy reads a static proxy written as host:port:user:pass with
 // an optional "http://" or "socks5://" scheme (HTTP CONNECT by default).
 func ParseStaticProxy(s string) (Proxy, error) {
@@ -407,19 +412,19 @@ func ParseStaticProxy(s string) (Proxy, error) {
 	if strings.HasPrefix(rest, "[") {
 		end := strings.Index(rest, "]")
 		if end < 0 {
-			return p, fmt.Errorf("proxy %q has an unclosed [", s)
+			return p, errors.New("proxy has an unclosed [ around its IPv6 host")
 		}
 		host, rest = rest[:end+1], strings.TrimPrefix(rest[end+1:], ":")
 	} else {
 		h, after, ok := strings.Cut(rest, ":")
 		if !ok {
-			return p, fmt.Errorf("proxy must be host:port:user:pass, not %q", s)
+			return p, errProxyForm
 		}
 		host, rest = h, after
 	}
 	parts := strings.SplitN(rest, ":", 3)
 	if len(parts) != 1 && len(parts) != 3 {
-		return p, fmt.Errorf("proxy must be host:port:user:pass, not %q", s)
+		return p, errProxyForm
 	}
 	p.Address = net.JoinHostPort(strings.Trim(host, "[]"), parts[0])
 	if err := validateHostPort(p.Address); err != nil {

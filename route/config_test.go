@@ -151,3 +151,23 @@ func TestExampleConfigLoads(t *testing.T) {
 		t.Errorf("example loaded as %+v", c)
 	}
 }
+
+// A malformed static proxy is refused without repeating its password: the
+// error reaches API answers, logs and the health report.
+func TestParseStaticProxyErrorsHideThePassword(t *testing.T) {
+	for _, s := range []string{
+		"[2001:db8::1:8080:user:hunter2secret",
+		"proxy.example:8080:hunter2secret",
+		"gopher://proxy.example:8080:user:hunter2secret",
+		"hunter2secret",
+	} {
+		_, err := ParseStaticProxy(s)
+		if err == nil {
+			t.Errorf("%q accepted", s)
+			continue
+		}
+		if strings.Contains(err.Error(), "hunter2secret") {
+			t.Errorf("%q: error %q repeats the password", s, err)
+		}
+	}
+}
