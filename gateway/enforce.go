@@ -96,7 +96,16 @@ func (a *account) gatesLocked(s *session, now time.Time, w *slotWait) *refusal {
 	if a.exhausted != nil && now.Before(a.exhaustedUntil) {
 		return a.exhausted
 	}
-	return a.slotGateLocked(now, w)
+	checked := a.user
+	if r := a.slotGateLocked(now, w); r != nil {
+		return r
+	}
+	// The slot gate may have let go of the locks to ask the store: a change
+	// that arrived meanwhile re-checked the live sessions, not this one.
+	if u := a.user; u != checked {
+		return s.verdict(u, now, u.Usage.At(a.m.g.cfg.Windows, now))
+	}
+	return nil
 }
 
 func (a *account) unregister(s *session) {
