@@ -68,7 +68,7 @@ func (g *Gateway) register(p *principal, product subgate.Product, proto string, 
 	if u.Seq > a.user.Seq {
 		a.user = u
 	}
-	r := a.gatesLocked(s, now, w)
+	r := a.gatesLocked(s, u, now, w)
 	if r == nil {
 		s.acct, s.user, s.chain = a, a.user, a.chainLocked(product)
 		a.sessions[s] = struct{}{}
@@ -84,9 +84,10 @@ func (g *Gateway) register(p *principal, product subgate.Product, proto string, 
 
 // gatesLocked checks what the caller did not: an exhausted budget, and the
 // cap. A connection that waited is checked again as a live session would
-// be, since the sub-user (or its password) may have changed meanwhile. The
-// caller holds m.mu and a.mu.
-func (a *account) gatesLocked(s *session, now time.Time, w *slotWait) *refusal {
+// be, since the sub-user (or its password) may have changed meanwhile; so
+// is one whose account holds a newer sub-user than checked, the one the
+// caller checked. The caller holds m.mu and a.mu.
+func (a *account) gatesLocked(s *session, checked *subgate.SubUser, now time.Time, w *slotWait) *refusal {
 	if w.retrying() {
 		u := a.user
 		if r := s.verdict(u, now, u.Usage.At(a.m.g.cfg.Windows, now)); r != nil {
@@ -96,12 +97,12 @@ func (a *account) gatesLocked(s *session, now time.Time, w *slotWait) *refusal {
 	if a.exhausted != nil && now.Before(a.exhaustedUntil) {
 		return a.exhausted
 	}
-	checked := a.user
 	if r := a.slotGateLocked(now, w); r != nil {
 		return r
 	}
-	// The slot gate may have let go of the locks to ask the store: a change
-	// that arrived meanwhile re-checked the live sessions, not this one.
+	// A change the cache no longer shows (a deletion), or one that arrived
+	// while the slot gate let go of the locks to ask the store, re-checked
+	// the live sessions, not this one.
 	if u := a.user; u != checked {
 		return s.verdict(u, now, u.Usage.At(a.m.g.cfg.Windows, now))
 	}
