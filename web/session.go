@@ -9,9 +9,8 @@ import (
 )
 
 // sessionCookie holds the session: "d." and a dashboard token for a
-// reseller, "u." and a sub-user session for a sub-user, "a." and the admin
-// token for the admin (who has no account to hang a stored session on; the
-// admin token itself is the credential).
+// reseller, "u." and a sub-user session for a sub-user, "a." and an admin
+// dashboard session for the admin (never the admin token itself).
 const sessionCookie = "subgate_session"
 
 const (
@@ -111,12 +110,9 @@ func (s *Server) session(r *http.Request) (*session, error) {
 		}
 		sess.kind, sess.subUser, sess.name = kindSubUser, u, u.Username
 	case strings.HasPrefix(c.Value, adminPrefix):
-		p, err := s.svc.Authenticate(ctx, sess.token(), subgate.TokenAPI)
+		p, err := s.svc.AdminSession(ctx, sess.token())
 		if err != nil {
 			return nil, err
-		}
-		if !p.Admin {
-			return nil, subgate.Errorf(subgate.EUNAUTHORIZED, "not the admin token")
 		}
 		sess.kind, sess.principal, sess.name = kindAdmin, p, "admin"
 	default:
@@ -227,19 +223,15 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) adminLogin(r *http.Request) (string, error) {
-	token := strings.TrimSpace(r.PostFormValue("token"))
-	p, err := s.svc.Authenticate(r.Context(), token, subgate.TokenAPI)
-	if err == nil && !p.Admin {
-		err = subgate.Errorf(subgate.EUNAUTHORIZED, "that is not the admin token")
-	}
+	secret, err := s.svc.AdminDashboardLogin(r.Context(), strings.TrimSpace(r.PostFormValue("token")))
 	if err != nil {
 		return "", err
 	}
-	return adminPrefix + token, nil
+	return adminPrefix + secret, nil
 }
 
-// logout ends the session: a reseller's or sub-user's token is revoked, so
-// the cookie is worthless even if it was copied; the admin's is dropped.
+// logout ends the session on the server, so the cookie is worthless even
+// if it was copied.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, sess *session) {
 	var err error
 	switch sess.kind {
@@ -247,6 +239,8 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, sess *session) {
 		err = s.svc.EndSession(r.Context(), sess.token(), subgate.TokenDashboard)
 	case kindSubUser:
 		err = s.svc.EndSession(r.Context(), sess.token(), subgate.TokenSubUserDashboard)
+	case kindAdmin:
+		err = s.svc.EndAdminSession(r.Context(), sess.token())
 	}
 	if err != nil {
 		s.errorPage(w, r, sess, err)

@@ -191,3 +191,40 @@ func TestFailedLoginsAreRateLimited(t *testing.T) {
 		t.Errorf("a limited address could still try: %d", a.status)
 	}
 }
+
+// The admin's browser holds a session of its own, not the admin token: a
+// copied cookie is no API credential, and signing out ends it.
+func TestAdminSessionIsNotTheAdminTokenAndEndsAtLogout(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	if a := b.loginAdmin(adminToken); a.status != http.StatusSeeOther {
+		t.Fatalf("admin login: %d: %s", a.status, errorText(a.doc))
+	}
+	stolen := *b.sessionCookie()
+	if strings.Contains(stolen.Value, adminToken) {
+		t.Fatalf("the admin session cookie holds the admin token: %q", stolen.Value)
+	}
+	// The cookie's value is no bearer token for the native API.
+	req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/v1/resellers", nil)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimPrefix(stolen.Value, "a."))
+	if a := e.browser().do(req); a.status != http.StatusUnauthorized {
+		t.Errorf("the admin cookie as an API token: %d, want 401", a.status)
+	}
+	page := b.get("/dashboard/admin")
+	if page.status != http.StatusOK || strings.Contains(page.body, adminToken) {
+		t.Fatalf("admin page: %d (or it shows the admin token)", page.status)
+	}
+	if a := b.post("/dashboard/logout", url.Values{"csrf": {inputValue(page.doc, "csrf")}}); a.status != http.StatusSeeOther {
+		t.Fatalf("logout: %d", a.status)
+	}
+	other := e.browser()
+	u, _ := url.Parse(e.srv.URL + "/dashboard/")
+	other.client.Jar.SetCookies(u, []*http.Cookie{{Name: stolen.Name, Value: stolen.Value, Path: "/dashboard"}})
+	if a := other.get("/dashboard/admin"); a.status != http.StatusSeeOther || a.header.Get("Location") != "/dashboard/login" {
+		t.Errorf("admin cookie after logout: %d to %q, want the login page", a.status, a.header.Get("Location"))
+	}
+	// The admin token itself still works: signing out is no rotation.
+	if a := e.browser().loginAdmin(adminToken); a.status != http.StatusSeeOther {
+		t.Errorf("admin login after logout: %d", a.status)
+	}
+}
