@@ -106,6 +106,12 @@ func (a *account) claimSlot(limit int64) *refusal {
 	})
 	if err != nil {
 		g.log.Warn("connection slot request failed", "subuser_id", a.id, "err", err)
+		// The store may have granted it all the same (a lost answer, a
+		// commit after the deadline): the next sync gives back what no
+		// connection uses.
+		a.mu.Lock()
+		a.slotsDirty = true
+		a.mu.Unlock()
 		return refuse(reasonUnavailable, "cannot count the connections open on other nodes")
 	}
 	if n == 0 {
