@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"testing"
+	"time"
 )
 
 func requestFrom(remote string) *http.Request {
@@ -71,5 +72,36 @@ func TestIsBounded(t *testing.T) {
 		if n := len(l.sources); n > l.max {
 			t.Fatalf("%d sources kept, limit %d", n, l.max)
 		}
+	}
+}
+
+// Holding a /48 (65536 /64s) is common; it earns more failures than one
+// /64, but a bounded number.
+func TestGroupsIPv6Per48(t *testing.T) {
+	l := New()
+	at := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	l.now = func() time.Time { return at } // no refill during the test
+	allowed := 0
+	for net := 0; net < 1000; net++ {
+		src := "[2001:db8:7:" + strconv.FormatInt(int64(net), 16) + "::1]:1"
+		for i := 0; i < Burst; i++ {
+			done, ok := l.Attempt(requestFrom(src))
+			if !ok {
+				break
+			}
+			allowed++
+			done(true)
+		}
+	}
+	if allowed != NetworkBurst {
+		t.Fatalf("%d failures allowed across one /48, want %d", allowed, NetworkBurst)
+	}
+	if done, ok := l.Attempt(requestFrom("[2001:db8:8::1]:1")); !ok {
+		t.Fatal("another /48 was limited")
+	} else {
+		done(true)
+	}
+	if _, ok := l.Attempt(requestFrom("[2001:db8:7:ffff::1]:1")); ok {
+		t.Fatal("a fresh /64 of a limited /48 was allowed")
 	}
 }
