@@ -142,13 +142,21 @@ func (s *Service) ManageRoutes(p Principal) error {
 	return nil
 }
 
-// scope turns a principal into a store scope.
+// scope turns a principal into a store scope. Only the admin sees all: a
+// principal that is neither admin nor a reseller (a wiring mistake) gets a
+// scope no object has, never the admin's.
 func scope(p Principal) Scope {
 	if p.Admin {
 		return 0
 	}
+	if p.ResellerID <= 0 {
+		return noScope
+	}
 	return Scope(p.ResellerID)
 }
+
+// noScope matches no reseller's objects.
+const noScope Scope = -1
 
 // CreateReseller creates a reseller (admin only).
 func (s *Service) CreateReseller(ctx context.Context, p Principal, c ResellerCreate) (*Reseller, error) {
