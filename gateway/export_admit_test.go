@@ -1,5 +1,7 @@
 package gateway
 
+import "context"
+
 // AccountSeq is the change number of the sub-user snapshot the gateway's
 // enforcement holds, and whether it has an account for the sub-user.
 func (g *Gateway) AccountSeq(id int64) (int64, bool) {
@@ -14,3 +16,7 @@ func (g *Gateway) AccountSeq(id int64) (int64, bool) {
 	defer a.mu.Unlock()
 	return a.user.Seq, true
 }
+
+// SyncSlots runs one slot sync now, as the sync loop does every
+// FlushInterval.
+func (g *Gateway) SyncSlots(ctx context.Context) error { return g.meter.syncSlots(ctx, false) }

@@ -181,10 +181,22 @@ func (m *meter) syncSlots(ctx context.Context, final bool) error {
 		held[h.SubUserID] = h.Slots
 	}
 	for _, p := range parts {
+		a := p.a
 		if !p.locked {
+			// Renewed while a request was in flight: without knowing, the
+			// node would take its hold for lapsed once the expiry it last
+			// set passed, while the store still counts it. A grant
+			// committing after this renewal may set an earlier expiry in
+			// the store, by at most that request's duration.
+			if err == nil && held[a.id] > 0 {
+				a.mu.Lock()
+				if a.slots > 0 && a.slotsUntil.Before(now.Add(ttl)) {
+					a.slotsUntil = now.Add(ttl)
+				}
+				a.mu.Unlock()
+			}
 			continue
 		}
-		a := p.a
 		a.mu.Lock()
 		if err == nil {
 			a.slots = min(a.slots, held[a.id])
