@@ -69,6 +69,11 @@ func (g *Gateway) register(p *principal, product subgate.Product, proto string, 
 		a.user = u
 	}
 	r := a.gatesLocked(s, u, now, w)
+	if r == nil && m.cutDown {
+		// The gates may have let go of m.mu: a forced shutdown cut every
+		// session meanwhile and would not see this one.
+		r = refuse(reasonShuttingDown, "the gateway is shutting down")
+	}
 	if r == nil {
 		s.acct, s.user, s.chain = a, a.user, a.chainLocked(product)
 		a.sessions[s] = struct{}{}

@@ -35,6 +35,7 @@ type meter struct {
 	mu       sync.Mutex
 	accounts map[int64]*account
 	egress   map[int64]*egressState // by sub-user; outlives idle accounts until the day ends
+	cutDown  bool                   // cutAll ran: no session may register any more
 }
 
 func newMeter(g *Gateway) *meter {
@@ -476,6 +477,7 @@ func addPending(u *subgate.SubUser, pending map[subgate.Product]int64) {
 // cutAll ends every live connection (forced shutdown).
 func (m *meter) cutAll(reason string) {
 	m.mu.Lock()
+	m.cutDown = true
 	var all []*session
 	for _, a := range m.accounts {
 		a.mu.Lock()
