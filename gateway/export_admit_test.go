@@ -20,3 +20,17 @@ func (g *Gateway) AccountSeq(id int64) (int64, bool) {
 // SyncSlots runs one slot sync now, as the sync loop does every
 // FlushInterval.
 func (g *Gateway) SyncSlots(ctx context.Context) error { return g.meter.syncSlots(ctx, false) }
+
+// SlotWaiters is how many admissions of a sub-user are asking the store for
+// a slot, or queued to.
+func (g *Gateway) SlotWaiters(id int64) int {
+	g.meter.mu.Lock()
+	a := g.meter.accounts[id]
+	g.meter.mu.Unlock()
+	if a == nil {
+		return 0
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.slotWaiters
+}

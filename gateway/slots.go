@@ -25,6 +25,7 @@ type slotState struct {
 	slotWaiters int       // admissions asking the store: the account must stay
 	slotsDirty  bool      // the store may hold more than slots
 	slotMu      sync.Mutex
+	slotFailed  time.Time // when the latest store request failed; slotMu guards it
 
 	graceWaiters int           // admissions waiting for a slot: the account must stay
 	wake         chan struct{} // closed to wake them (see slotwait.go)
@@ -85,6 +86,7 @@ func nodesFull(limit int64) *refusal {
 
 // claimSlot takes a free slot of the hold, or one more from the store.
 func (a *account) claimSlot(limit int64) *refusal {
+	queued := time.Now()
 	a.slotMu.Lock()
 	defer a.slotMu.Unlock()
 	g := a.m.g
@@ -94,6 +96,13 @@ func (a *account) claimSlot(limit int64) *refusal {
 		a.slotClaims++
 		a.mu.Unlock()
 		return nil
+	}
+	// A request that failed while this one queued behind it gives its
+	// answer: against a database that hangs, each asking in turn would
+	// keep the connections queued for a timeout each.
+	if a.slotFailed.After(queued) {
+		a.mu.Unlock()
+		return slotsUnavailable()
 	}
 	if !now.Before(a.slotsUntil) {
 		a.slots = 0 // expired in the store too, which drops it
@@ -105,6 +114,7 @@ func (a *account) claimSlot(limit int64) *refusal {
 		Node: g.cfg.Node, SubUserID: a.id, Want: 1, Cap: limit, TTL: g.cfg.LeaseTTL, Now: now,
 	})
 	if err != nil {
+		a.slotFailed = time.Now()
 		g.log.Warn("connection slot request failed", "subuser_id", a.id, "err", err)
 		// The store may have granted it all the same (a lost answer, a
 		// commit after the deadline): the next sync gives back what no
@@ -112,7 +122,7 @@ func (a *account) claimSlot(limit int64) *refusal {
 		a.mu.Lock()
 		a.slotsDirty = true
 		a.mu.Unlock()
-		return refuse(reasonUnavailable, "cannot count the connections open on other nodes")
+		return slotsUnavailable()
 	}
 	if n == 0 {
 		return nodesFull(limit)
@@ -123,6 +133,10 @@ func (a *account) claimSlot(limit int64) *refusal {
 	a.slotsUntil = now.Add(g.cfg.LeaseTTL)
 	a.slotClaims++
 	return nil
+}
+
+func slotsUnavailable() *refusal {
+	return refuse(reasonUnavailable, "cannot count the connections open on other nodes")
 }
 
 // slotSync is one account's part of a SlotSync.
