@@ -271,6 +271,8 @@ type egressState struct {
 	cap     int64
 
 	storeMu sync.Mutex // one store call per sub-user at a time
+	failed  time.Time  // when the latest store call failed; storeMu guards it
+	queued  int        // admissions waiting for storeMu; mu guards it
 }
 
 // maxRefusedKeys bounds the refusals remembered per sub-user and day; keys
@@ -294,12 +296,19 @@ func (s *session) admitEgress(key string) error {
 	if ok, known := e.lookup(day, key, limit); known {
 		return egressVerdict(ok)
 	}
-	e.storeMu.Lock()
+	queued := time.Now()
+	e.lockStore()
 	defer e.storeMu.Unlock()
 	// Another connection may have asked about the same key meanwhile.
 	ok, known := e.lookup(day, key, limit)
 	if known {
 		return egressVerdict(ok)
+	}
+	// A call that failed while this one queued behind it gives its answer:
+	// against a database that hangs, each asking in turn would keep the
+	// connections queued for a timeout each.
+	if e.failed.After(queued) {
+		return egressUnavailable()
 	}
 	ctx, cancel := contextWithTimeout(g.cfg.DialTimeout)
 	defer cancel()
@@ -307,11 +316,27 @@ func (s *session) admitEgress(key string) error {
 		SubUserID: u.ID, DayKey: day, Key: key, Cap: limit, ListKeys: !e.isLoaded(day),
 	})
 	if err != nil {
+		e.failed = time.Now()
 		g.log.Warn("egress admission failed", "subuser", u.Username, "err", err)
-		return refuse(reasonUnavailable, "cannot check the distinct egress IPs used today")
+		return egressUnavailable()
 	}
 	e.learn(day, key, limit, ans)
 	return egressVerdict(ans.Admitted)
+}
+
+func egressUnavailable() error {
+	return refuse(reasonUnavailable, "cannot check the distinct egress IPs used today")
+}
+
+// lockStore takes storeMu, counted in queued while waiting.
+func (e *egressState) lockStore() {
+	e.mu.Lock()
+	e.queued++
+	e.mu.Unlock()
+	e.storeMu.Lock()
+	e.mu.Lock()
+	e.queued--
+	e.mu.Unlock()
 }
 
 func egressVerdict(admitted bool) error {

@@ -34,3 +34,17 @@ func (g *Gateway) SlotWaiters(id int64) int {
 	defer a.mu.Unlock()
 	return a.slotWaiters
 }
+
+// EgressQueued is how many egress admissions of a sub-user wait for
+// another one's store call to end.
+func (g *Gateway) EgressQueued(id int64) int {
+	g.meter.mu.Lock()
+	e := g.meter.egress[id]
+	g.meter.mu.Unlock()
+	if e == nil {
+		return 0
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.queued
+}
