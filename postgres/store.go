@@ -112,9 +112,21 @@ const maxTxAttempts = 3
 
 // inTx runs fn in a transaction and commits it when fn returns nil.
 func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	return s.inTxWith(ctx, pgx.TxOptions{}, fn)
+}
+
+// inLockedTx is inTx at READ COMMITTED whatever the database's default,
+// for transactions that count rows after taking an advisory lock: each
+// statement then sees what committed before it, where a snapshot taken at
+// the first statement (REPEATABLE READ) would predate the lock.
+func (s *Store) inLockedTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	return s.inTxWith(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, fn)
+}
+
+func (s *Store) inTxWith(ctx context.Context, opts pgx.TxOptions, fn func(tx pgx.Tx) error) error {
 	var err error
 	for range maxTxAttempts {
-		err = pgx.BeginFunc(ctx, s.pool, fn)
+		err = pgx.BeginTxFunc(ctx, s.pool, opts, fn)
 		if !retryable(err) {
 			break
 		}
