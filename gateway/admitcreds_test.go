@@ -2,10 +2,13 @@ package gateway_test
 
 import (
 	"context"
+	"io"
+	"net"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/subgate/subgate"
 	"github.com/subgate/subgate/gateway"
@@ -62,5 +65,57 @@ func TestAdmissionRefusesCredentialsChangedWhileItWaitsOnTheStore(t *testing.T) 
 	}
 	if c != nil || code != subgate.ReasonAuth {
 		t.Fatalf("connection with the old password admitted or refused with %q", code)
+	}
+}
+
+// A SOCKS5 client proves its password, then sends its request; a password
+// change the gateway learns in between refuses the request: the cut of
+// live sessions ran before the connection had one, and nothing later would
+// cut it.
+func TestSOCKS5RequestAfterAPasswordChangeIsRefused(t *testing.T) {
+	e := newEnv(t)
+	u := e.createUser("alice", map[subgate.Product]int64{subgate.ProductAny: gb}, nil)
+	proxyAddr := e.gw.ProxyAddr().String()
+	c, err := net.DialTimeout("tcp", proxyAddr, patience)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(2 * patience))
+	// Greeting (username/password only), then the credentials.
+	auth := []byte{5, 1, 2, 1, byte(len("alice"))}
+	auth = append(auth, "alice"...)
+	auth = append(auth, byte(len(testPassword)))
+	auth = append(auth, testPassword...)
+	if _, err := c.Write(auth); err != nil {
+		t.Fatal(err)
+	}
+	reply := make([]byte, 4)
+	if _, err := io.ReadFull(c, reply); err != nil {
+		t.Fatal(err)
+	}
+	if reply[0] != 5 || reply[1] != 2 || reply[3] != 0 {
+		t.Fatalf("greeting and authentication answered % x", reply)
+	}
+
+	if _, err := e.svc.SetPassword(context.Background(), admin, strconv.FormatInt(u.ID, 10), "pw-changed2"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, patience, "the gateway to refuse the old password", func() bool {
+		return connectCode(proxyAddr, "alice", e.origin.addr) == subgate.ReasonAuth
+	})
+
+	host, port, _ := net.SplitHostPort(e.origin.addr)
+	p, _ := strconv.Atoi(port)
+	req := append([]byte{5, 1, 0, 1}, net.ParseIP(host).To4()...)
+	req = append(req, byte(p>>8), byte(p))
+	if _, err := c.Write(req); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(c, reply[:2]); err != nil {
+		t.Fatal(err)
+	}
+	if reply[1] == 0 {
+		t.Fatal("a request authenticated with the old password was let through")
 	}
 }

@@ -68,7 +68,7 @@ func (g *Gateway) register(p *principal, product subgate.Product, proto string, 
 	if u.Seq > a.user.Seq {
 		a.user = u
 	}
-	r := a.gatesLocked(s, u, now, w)
+	r := a.gatesLocked(s, p.user, now, w)
 	if r == nil && m.cutDown {
 		// The gates may have let go of m.mu: a forced shutdown cut every
 		// session meanwhile and would not see this one.
@@ -90,8 +90,8 @@ func (g *Gateway) register(p *principal, product subgate.Product, proto string, 
 // gatesLocked checks what the caller did not: an exhausted budget, and the
 // cap. A connection that waited is checked again as a live session would
 // be, since the sub-user (or its password) may have changed meanwhile; so
-// is one whose account holds a newer sub-user than checked, the one the
-// caller checked. The caller holds m.mu and a.mu.
+// is one whose account holds another sub-user than checked, the one the
+// client authenticated against. The caller holds m.mu and a.mu.
 func (a *account) gatesLocked(s *session, checked *subgate.SubUser, now time.Time, w *slotWait) *refusal {
 	if w.retrying() {
 		u := a.user
@@ -105,9 +105,10 @@ func (a *account) gatesLocked(s *session, checked *subgate.SubUser, now time.Tim
 	if r := a.slotGateLocked(now, w); r != nil {
 		return r
 	}
-	// A change the cache no longer shows (a deletion), or one that arrived
-	// while the slot gate let go of the locks to ask the store, re-checked
-	// the live sessions, not this one.
+	// A change since the client authenticated (a new password, a deletion
+	// the cache no longer shows), or one that arrived while the slot gate
+	// let go of the locks to ask the store, re-checked the live sessions,
+	// not this one.
 	if u := a.user; u != checked {
 		return s.verdict(u, now, u.Usage.At(a.m.g.cfg.Windows, now))
 	}
