@@ -18,7 +18,7 @@ const egressLockClass int32 = 0x45677273 // "Egrs"
 // AdmitEgress implements subgate.Store.
 func (s *Store) AdmitEgress(ctx context.Context, r subgate.EgressRequest) (subgate.EgressAdmission, error) {
 	var a subgate.EgressAdmission
-	err := s.inLockedTx(ctx, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		a = subgate.EgressAdmission{}
 		var known bool
 		// Statements after the lock see every admission committed before it.

@@ -16,7 +16,7 @@ const slotLockClass int32 = 0x536c6f74 // "Slot"
 func (s *Store) AcquireSlots(ctx context.Context, r subgate.SlotRequest) (int64, error) {
 	var grant int64
 	now := dbTime(r.Now)
-	err := s.inLockedTx(ctx, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		grant = 0
 		var held int64
 		err := runSteps(ctx, tx,

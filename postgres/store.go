@@ -110,16 +110,12 @@ func utcPtr(t *time.Time) *time.Time {
 // deadlock; lock order makes them rare, retrying makes them harmless.
 const maxTxAttempts = 3
 
-// inTx runs fn in a transaction and commits it when fn returns nil.
+// inTx runs fn in a transaction and commits it when fn returns nil. Every
+// transaction runs at READ COMMITTED whatever the database's default: they
+// take row or advisory locks and then read, and must see what committed
+// before they got the lock, where a snapshot taken at the first statement
+// (REPEATABLE READ) would predate it.
 func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	return s.inTxWith(ctx, pgx.TxOptions{}, fn)
-}
-
-// inLockedTx is inTx at READ COMMITTED whatever the database's default,
-// for transactions that count rows after taking an advisory lock: each
-// statement then sees what committed before it, where a snapshot taken at
-// the first statement (REPEATABLE READ) would predate the lock.
-func (s *Store) inLockedTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	return s.inTxWith(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, fn)
 }
 
