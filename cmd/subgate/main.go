@@ -18,6 +18,7 @@ import (
 // app carries what every command needs; tests build one with their own
 // streams and environment.
 type app struct {
+	stdin          io.Reader // read by commands given "-" for a file
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	// lookupEnv, when set, tells an empty variable from an unset one.
@@ -29,7 +30,7 @@ type app struct {
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	a := &app{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, lookupEnv: os.LookupEnv}
+	a := &app{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, lookupEnv: os.LookupEnv}
 	os.Exit(a.main(ctx, os.Args[1:]))
 }
 
@@ -65,6 +66,10 @@ Usage:
   subgate gateway [flags]          run only the proxy gateway against a shared database
   subgate subuser <command> …      manage sub-users through the API
   subgate reseller <command> …     manage resellers through the API (admin token)
+  subgate ledger [flags]           list the movements of traffic, newest first
+  subgate usage [flags]            traffic used by all sub-users per hour or day
+  subgate staticip <command> …     manage the static IP inventory (admin token)
+  subgate routes <command> …       show, store or reset the routing (admin token)
   subgate version                  print the version
 
 Run "subgate <command> --help" for the flags of a command.
@@ -76,6 +81,9 @@ func (a *app) run(ctx context.Context, args []string) error {
 		"serve": a.serve, "gateway": a.gatewayOnly,
 		"subuser": a.subuser, "subusers": a.subuser,
 		"reseller": a.reseller, "resellers": a.reseller,
+		"ledger": a.ledger, "usage": a.usage,
+		"staticip": a.staticIP, "staticips": a.staticIP,
+		"routes": a.routes, "route": a.routes,
 		"version": version, "--version": version, "-version": version,
 	})
 }

@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 )
 
 const subuserUsage = `Usage: subgate subuser <command> [arguments] [flags]
@@ -25,6 +24,9 @@ Commands:
   enable <ref>              enable
   passwd <ref> [password]   set the proxy password (generated when left out)
   usage <ref>               usage per hour or day (--from, --to, --granularity)
+  ips <ref>                 list the static IPs dedicated to the sub-user
+  allocate-ips <ref>        dedicate free static IPs (--count, --country, --bandwidth)
+  release-ips <ref> <id>…   give dedicated static IPs back (--all for every one)
 
 ` + apiCommandsFooter
 
@@ -34,6 +36,7 @@ func (a *app) subuser(ctx context.Context, args []string) error {
 		"update": a.subuserUpdate, "delete": a.subuserDelete, "give": a.subuserGive,
 		"take": a.subuserTake, "disable": a.subuserDisable, "enable": a.subuserEnable,
 		"passwd": a.subuserPasswd, "usage": a.subuserUsage,
+		"ips": a.subuserIPs, "allocate-ips": a.subuserAllocateIPs, "release-ips": a.subuserReleaseIPs,
 	})
 }
 
@@ -293,9 +296,7 @@ func (a *app) subuserPasswd(ctx context.Context, args []string) error {
 
 func (a *app) subuserUsage(ctx context.Context, args []string) error {
 	cmd := a.newCommand("subuser usage", "Usage: subgate subuser usage <id|hash|username> [flags]\n\nPrints the traffic used per hour or day.")
-	from := cmd.fs.String("from", "", "start: YYYY-MM-DD or RFC 3339 time (default 30 days, or 7 days hourly, before --to)")
-	to := cmd.fs.String("to", "", "end: YYYY-MM-DD (that day included) or RFC 3339 time (default now)")
-	gran := cmd.fs.String("granularity", "day", "hour or day")
+	span := addUsageFlags(cmd.fs)
 	pos, err := cmd.parse(args, 1, "a sub-user id, hash or username")
 	if err != nil {
 		return err
@@ -304,28 +305,5 @@ func (a *app) subuserUsage(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	q := url.Values{"granularity": {*gran}}
-	if *from != "" {
-		q.Set("from", *from)
-	}
-	if *to != "" {
-		q.Set("to", *to)
-	}
-	type usage struct {
-		Total  int64 `json:"total"`
-		Points []struct {
-			Time    time.Time `json:"time"`
-			Product string    `json:"product"`
-			Bytes   int64     `json:"bytes"`
-		} `json:"points"`
-	}
-	return request(ctx, c, "GET", path+"/usage", q, nil, func(w io.Writer, out usage) error {
-		t := newTable(w)
-		fmt.Fprintln(t, "TIME\tPRODUCT\tUSED")
-		for _, p := range out.Points {
-			fmt.Fprintf(t, "%s\t%s\t%s\n", p.Time.Format(time.RFC3339), p.Product, formatBytes(p.Bytes))
-		}
-		fmt.Fprintf(t, "total\t\t%s\n", formatBytes(out.Total))
-		return t.Flush()
-	})
+	return request(ctx, c, "GET", path+"/usage", span.query(), nil, printUsage(false))
 }
