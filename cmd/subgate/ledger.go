@@ -34,7 +34,7 @@ func (a *app) ledger(ctx context.Context, args []string) error {
 	cmd := a.newCommand("ledger", ledgerUsage)
 	kind := cmd.fs.String("kind", "", "only this movement: credit, debit, give, take, return, usage or overdraft")
 	product := cmd.fs.String("product", "", "only this product: res, dc, stc, mob or *")
-	subuser := cmd.fs.String("subuser", "", "only this sub-user (`id, hash or username`)")
+	subuser := cmd.fs.String("subuser", "", "only this sub-user `REF`: id, hash or username")
 	before := cmd.fs.Int64("before", 0, "only entries with a smaller id (the previous page's last)")
 	limit := cmd.fs.Int("limit", 0, "entries per page (default 100, at most 1000)")
 	_, c, err := cmd.parseClient(args, 0, "no arguments")

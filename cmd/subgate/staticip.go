@@ -115,7 +115,7 @@ func (a *app) staticIPList(ctx context.Context, args []string) error {
 	accessPoint := cmd.fs.String("access-point", "", "only IPs of this access point")
 	free := cmd.fs.Bool("free", false, "only IPs no sub-user holds")
 	allocated := cmd.fs.Bool("allocated", false, "only IPs allocated to a sub-user")
-	subuser := cmd.fs.String("subuser", "", "only the IPs of this sub-user (`id, hash or username`)")
+	subuser := cmd.fs.String("subuser", "", "only the IPs of this sub-user `REF`: id, hash or username")
 	after := cmd.fs.Int64("after", 0, "only IPs with a larger id (the previous page's last)")
 	limit := cmd.fs.Int("limit", 0, "IPs per page (default 100, at most 1000)")
 	_, c, err := cmd.parseClient(args, 0, "no arguments")

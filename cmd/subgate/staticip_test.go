@@ -91,8 +91,14 @@ func TestCLIStaticIPs(t *testing.T) {
 	if free := decodeStaticIPs(t, s.ok(t, admin, "staticip", "list", "--free", "--output", "json")); len(free.Items) != 1 || free.Items[0].ID != 4 {
 		t.Fatalf("list --free: %+v", free)
 	}
-	if held := decodeStaticIPs(t, s.ok(t, admin, "staticip", "list", "--subuser", "alice", "--output", "json")); len(held.Items) != 3 {
-		t.Fatalf("list --subuser alice: %+v", held)
+	var alice struct{ Hash string }
+	if err := json.Unmarshal([]byte(s.ok(t, tok, "subuser", "show", "alice", "--output", "json")), &alice); err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range []string{"alice", alice.Hash, "1"} {
+		if held := decodeStaticIPs(t, s.ok(t, admin, "staticip", "list", "--subuser", ref, "--output", "json")); len(held.Items) != 3 || held.Items[2].SubUserID != 1 {
+			t.Fatalf("list --subuser %s: %+v", ref, held)
+		}
 	}
 	out = s.ok(t, admin, "staticip", "list", "--allocated", "--country", "us", "--limit", "2")
 	rows = fields(out)
