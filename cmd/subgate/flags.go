@@ -42,11 +42,16 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 // wantArgs checks the number of positional arguments.
 func wantArgs(fs *flag.FlagSet, pos []string, n int, names string) error {
 	if len(pos) != n {
-		fmt.Fprintf(fs.Output(), "%s: want %s\n\n", fs.Name(), names)
-		fs.Usage()
-		return errUsage
+		return badArgs(fs, names)
 	}
 	return nil
+}
+
+// badArgs explains which positional arguments a command wants, then its usage.
+func badArgs(fs *flag.FlagSet, names string) error {
+	fmt.Fprintf(fs.Output(), "%s: want %s\n\n", fs.Name(), names)
+	fs.Usage()
+	return errUsage
 }
 
 // isSet reports whether a flag was given on the command line.

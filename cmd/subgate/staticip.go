@@ -90,7 +90,7 @@ func (a *app) staticIPAdd(ctx context.Context, args []string) error {
 		return err
 	}
 	if len(pos) == 0 {
-		return wantArgs(cmd.fs, pos, 1, "at least one IP address or static proxy")
+		return badArgs(cmd.fs, "at least one IP address or static proxy")
 	}
 	ips := make([]map[string]string, len(pos))
 	for i, egress := range pos {

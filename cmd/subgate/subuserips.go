@@ -77,7 +77,7 @@ func (a *app) subuserReleaseIPs(ctx context.Context, args []string) error {
 		return err
 	}
 	if len(pos) == 0 || *all == (len(pos) > 1) {
-		return wantArgs(cmd.fs, pos, -1, "a sub-user and static IP ids, or a sub-user and --all")
+		return badArgs(cmd.fs, "a sub-user and static IP ids, or a sub-user and --all")
 	}
 	var body any
 	if !*all {
