@@ -7,67 +7,14 @@ import (
 	"errors"
 	"io"
 	"net"
-	"net/url"
-	"os"
 	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/subgate/subgate"
 	"github.com/subgate/subgate/gateway"
-	"github.com/subgate/subgate/postgres"
-	"github.com/subgate/subgate/secret"
 )
-
-// pgSchema makes a fresh schema of the test database, dropped at the end,
-// and returns a URL confined to it and a connection to the database.
-func pgSchema(t *testing.T) (string, *pgx.Conn) {
-	t.Helper()
-	base := os.Getenv("SUBGATE_TEST_POSTGRES")
-	if base == "" {
-		base = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	}
-	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("PostgreSQL is unreachable at %s: %v", base, err)
-	}
-	rnd := make([]byte, 6)
-	rand.Read(rnd)
-	schema := "gateway_feed_" + hex.EncodeToString(rnd)
-	if _, err := admin.Exec(ctx, `CREATE SCHEMA `+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		admin.Exec(context.Background(), `DROP SCHEMA `+schema+` CASCADE`)
-		admin.Close(context.Background())
-	})
-	u, _ := url.Parse(base)
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String(), admin
-}
-
-// openPG opens a store on the URL's schema whose connections carry the
-// application name app.
-func openPG(t *testing.T, schemaURL, app string) *postgres.Store {
-	t.Helper()
-	u, _ := url.Parse(schemaURL)
-	q := u.Query()
-	q.Set("application_name", app)
-	u.RawQuery = q.Encode()
-	c, _ := secret.New(testKey)
-	st, err := postgres.Open(context.Background(), u.String(), c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
-}
 
 // heardFeed passes a feed through and reports what it delivers and how
 // often it was (re)started.
@@ -153,39 +100,15 @@ func TestChangeFeedCutsTunnelsOnAnotherNodeAndRecovers(t *testing.T) {
 	feedApp := "feed_" + hex.EncodeToString(rnd) // this test's feed connections only
 	feed := &heardFeed{ChangeFeed: openPG(t, schemaURL, feedApp), heard: make(chan int64, 1)}
 	stB := openPG(t, schemaURL, "node-b")
-	svc := subgate.NewService(stA)
+	s := sharedStore(t, stA)
+	svc := s.svc
 	ctx := context.Background()
-	r, err := svc.CreateReseller(ctx, admin, subgate.ResellerCreate{Name: "acme"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.CreditPool(ctx, admin, r.ID, subgate.ProductAny, 10*gb, ""); err != nil {
-		t.Fatal(err)
-	}
-	u, err := svc.CreateSubUser(ctx, admin, r.ID, subgate.SubUserCreate{Username: "alice", Password: testPassword,
-		Traffic: map[subgate.Product]int64{subgate.ProductAny: gb}}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	start := func(cfg gateway.Config) *gateway.Gateway {
-		cfg.ProxyAddr, cfg.Logger, cfg.AllowPrivateTargets = "127.0.0.1:0", testLogger(), true
-		gw, err := gateway.New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := gw.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-			defer cancel()
-			gw.Shutdown(sctx)
-		})
-		return gw
-	}
-	nodeA := start(gateway.Config{Store: stA, Service: svc, Changes: stA})
+	u := s.createUser("alice", map[subgate.Product]int64{subgate.ProductAny: gb}, nil)
+	nodeA := s.node(s.withService, func(c *gateway.Config) { c.Changes = stA })
 	// Node B polls once an hour: only the feed can tell it of changes.
-	nodeB := start(gateway.Config{Store: stB, Changes: feed, PollInterval: time.Hour, ChangePollInterval: time.Hour})
+	nodeB := startNode(t, func(c *gateway.Config) {
+		c.Store, c.Changes, c.PollInterval, c.ChangePollInterval = stB, feed, time.Hour, time.Hour
+	})
 	target := echoOrigin(t)
 
 	// listening makes harmless changes until node B's feed delivers one.
@@ -230,7 +153,7 @@ func TestChangeFeedCutsTunnelsOnAnotherNodeAndRecovers(t *testing.T) {
 
 	// Terminate the feed's connections; node B listens again.
 	var killed int
-	err = db.QueryRow(ctx, `SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+	err := db.QueryRow(ctx, `SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
 		WHERE application_name = $1) AS k`, feedApp).Scan(&killed)
 	if err != nil || killed == 0 {
 		t.Fatalf("terminated %d feed connections: %v", killed, err)

@@ -111,43 +111,13 @@ func TestIPUsageCapKnowsTheDaysKeysAfterRestart(t *testing.T) {
 // the other used, and new keys racing through both are admitted exactly up
 // to the cap.
 func TestIPUsageCapSharedByTwoNodes(t *testing.T) {
-	st := pgStore(t)
-	svc := subgate.NewService(st)
-	ctx := context.Background()
-	r, err := svc.CreateReseller(ctx, admin, subgate.ResellerCreate{Name: "acme"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.CreditPool(ctx, admin, r.ID, subgate.ProductAny, 10*gb, ""); err != nil {
-		t.Fatal(err)
-	}
+	s := sharedPG(t)
 	const limit = 3
 	for _, name := range []string{"alice", "bob"} {
-		if _, err := svc.CreateSubUser(ctx, admin, r.ID, subgate.SubUserCreate{Username: name, Password: testPassword,
-			Traffic: map[subgate.Product]int64{subgate.ProductAny: gb}, Limits: subgate.Limits{IPUsageCap: limit}}, ""); err != nil {
-			t.Fatal(err)
-		}
+		s.createUser(name, map[subgate.Product]int64{subgate.ProductAny: gb}, func(c *subgate.SubUserCreate) { c.Limits = subgate.Limits{IPUsageCap: limit} })
 	}
 	o := newOrigin(t)
-	var nodes []string
-	for range 2 {
-		cfg := gateway.Config{ProxyAddr: "127.0.0.1:0", Store: st, Logger: testLogger(), AllowPrivateTargets: true,
-			Dialer: &egressDialer{}}
-		atNoon(&cfg)
-		gw, err := gateway.New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := gw.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-			defer cancel()
-			gw.Shutdown(sctx)
-		})
-		nodes = append(nodes, gw.ProxyAddr().String())
-	}
+	nodes := s.nodeAddrs(2, atNoon, func(c *gateway.Config) { c.Dialer = &egressDialer{} })
 
 	steps := []struct {
 		node       int

@@ -116,39 +116,13 @@ func TestConcurrencySlotsReturnToTheStore(t *testing.T) {
 // connections through both get exactly the cap, a slot freed on one node
 // serves the other, and a dead node's slots return when its hold expires.
 func TestConcurrencyCapSharedByTwoNodes(t *testing.T) {
-	st := pgStore(t)
-	svc := subgate.NewService(st)
+	s := sharedPG(t)
+	st := s.store
 	ctx := context.Background()
-	r, err := svc.CreateReseller(ctx, admin, subgate.ResellerCreate{Name: "acme"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.CreditPool(ctx, admin, r.ID, subgate.ProductAny, 10*gb, ""); err != nil {
-		t.Fatal(err)
-	}
 	const limit = 3
-	u, err := svc.CreateSubUser(ctx, admin, r.ID, subgate.SubUserCreate{Username: "alice", Password: testPassword,
-		Traffic: map[subgate.Product]int64{subgate.ProductAny: gb}, Limits: subgate.Limits{MaxConcurrency: limit}}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := s.createUser("alice", map[subgate.Product]int64{subgate.ProductAny: gb}, func(c *subgate.SubUserCreate) { c.Limits = subgate.Limits{MaxConcurrency: limit} })
 	target := echoOrigin(t)
-	var nodes []string
-	for range 2 {
-		gw, err := gateway.New(gateway.Config{ProxyAddr: "127.0.0.1:0", Store: st, Logger: testLogger(), AllowPrivateTargets: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := gw.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-			defer cancel()
-			gw.Shutdown(sctx)
-		})
-		nodes = append(nodes, gw.ProxyAddr().String())
-	}
+	nodes := s.nodeAddrs(2)
 
 	const racers = 10
 	conns := make([]net.Conn, racers)

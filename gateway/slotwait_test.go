@@ -195,40 +195,14 @@ func TestWaitingConnectionAtShutdown(t *testing.T) {
 // alternating between them, closing each tunnel before opening the next,
 // is admitted every time once the other node gives its slot back.
 func TestSequentialConnectionsAlternatingNodes(t *testing.T) {
-	st := pgStore(t)
-	svc := subgate.NewService(st)
-	ctx := context.Background()
-	r, err := svc.CreateReseller(ctx, admin, subgate.ResellerCreate{Name: "acme"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.CreditPool(ctx, admin, r.ID, subgate.ProductAny, 10*gb, ""); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.CreateSubUser(ctx, admin, r.ID, subgate.SubUserCreate{Username: "alice", Password: testPassword,
-		Traffic: map[subgate.Product]int64{subgate.ProductAny: gb}, Limits: subgate.Limits{MaxConcurrency: 1}}, ""); err != nil {
-		t.Fatal(err)
-	}
+	s := sharedPG(t)
+	s.createUser("alice", map[subgate.Product]int64{subgate.ProductAny: gb}, func(c *subgate.SubUserCreate) { c.Limits = subgate.Limits{MaxConcurrency: 1} })
 	target := newOrigin(t).addr
-	var nodes []string
-	for range 2 {
-		gw, err := gateway.New(gateway.Config{ProxyAddr: "127.0.0.1:0", Store: st, Logger: testLogger(), AllowPrivateTargets: true,
-			// A slot freed on one node returns to the database well within
-			// the other node's grace.
-			FlushInterval: 20 * time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := gw.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-			defer cancel()
-			gw.Shutdown(sctx)
-		})
-		nodes = append(nodes, gw.ProxyAddr().String())
-	}
+	nodes := s.nodeAddrs(2, func(c *gateway.Config) {
+		// A slot freed on one node returns to the database well within
+		// the other node's grace.
+		c.FlushInterval = 20 * time.Millisecond
+	})
 	for i := range 20 {
 		if code := oneRequest(t, nodes[i%2], "alice", target); code != "" {
 			t.Fatalf("connection %d, through node %d: %s", i, i%2, code)
