@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/subgate/subgate"
+	"github.com/subgate/subgate/route/routetest"
 )
 
 func TestRefusalsReadAsGatewayReasonsAndDomainErrors(t *testing.T) {
@@ -40,13 +41,13 @@ func TestRefusalsReadAsGatewayReasonsAndDomainErrors(t *testing.T) {
 // connection tracking hand back the raw connection.
 func TestConnectionsStayRawTCP(t *testing.T) {
 	o := startOrigin(t)
-	httpUp := startUpstream(t, "127.0.0.1", false)
-	socksUp := startUpstream(t, "127.0.0.1", true)
+	httpUp := routetest.StartUpstream(t, "127.0.0.1", false)
+	socksUp := routetest.StartUpstream(t, "127.0.0.1", true)
 	for name, cfg := range map[string]Config{
 		"direct": {AllowPrivateTargets: true, Routes: map[subgate.Product]Route{"res": {Kind: KindDirect, SourceAddrs: []string{"127.0.0.2"}}}},
-		"http":   upstreamConfig("res", Upstream{Proxy: Proxy{Address: httpUp.addr()}}),
-		"socks5": upstreamConfig("res", Upstream{Proxy: Proxy{Protocol: "socks5", Address: socksUp.addr(), Username: "u", Password: "p"}}),
-		"chain":  upstreamConfig("res", Upstream{Proxy: Proxy{Protocol: "socks5", Address: socksUp.addr()}, Via: []Proxy{{Address: httpUp.addr()}}}),
+		"http":   upstreamConfig("res", Upstream{Proxy: Proxy{Address: httpUp.Addr()}}),
+		"socks5": upstreamConfig("res", Upstream{Proxy: Proxy{Protocol: "socks5", Address: socksUp.Addr(), Username: "u", Password: "p"}}),
+		"chain":  upstreamConfig("res", Upstream{Proxy: Proxy{Protocol: "socks5", Address: socksUp.Addr()}, Via: []Proxy{{Address: httpUp.Addr()}}}),
 	} {
 		c, err := newRouter(t, cfg, Options{}).Dial(context.Background(), subgate.DialRequest{SubUser: subUser(1), Address: o.addr()})
 		if err != nil {
@@ -62,8 +63,8 @@ func TestConnectionsStayRawTCP(t *testing.T) {
 
 func TestTrackedConnectionHalfCloses(t *testing.T) {
 	o := startOrigin(t)
-	up := startUpstream(t, "127.0.0.1", false)
-	cfg := upstreamConfig("res", Upstream{Proxy: Proxy{Address: up.addr()}})
+	up := routetest.StartUpstream(t, "127.0.0.1", false)
+	cfg := upstreamConfig("res", Upstream{Proxy: Proxy{Address: up.Addr()}})
 	rc := cfg.Routes["res"]
 	rc.Pick = PickLeastConn
 	cfg.Routes["res"] = rc

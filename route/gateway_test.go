@@ -14,6 +14,7 @@ import (
 
 	"github.com/subgate/subgate"
 	"github.com/subgate/subgate/gateway"
+	"github.com/subgate/subgate/route/routetest"
 )
 
 // connectThrough opens a CONNECT tunnel through the gateway at proxy.
@@ -47,7 +48,7 @@ func connectResponse(t *testing.T, proxy, user, pass, target string) (net.Conn, 
 func TestRouterBehindTheGateway(t *testing.T) {
 	ctx := context.Background()
 	o := startOrigin(t)
-	up := startUpstream(t, "127.0.0.4", false)
+	up := routetest.StartUpstream(t, "127.0.0.4", false)
 	e := newStoreEnv(t)
 	if _, err := e.svc.CreditPool(ctx, e.admin, e.rid, subgate.ProductResidential, 10*subgate.BytesPerGB, ""); err != nil {
 		t.Fatal(err)
@@ -76,7 +77,7 @@ func TestRouterBehindTheGateway(t *testing.T) {
 	statics := NewStoreStaticIPs(e.svc.Store.(subgate.StaticIPStore), 0)
 	e.svc.OnSubUserChange(statics.Forget)
 	r := newRouter(t, Config{AllowPrivateTargets: true, Routes: map[subgate.Product]Route{
-		"res": {Kind: KindUpstream, Upstreams: []Upstream{{Name: "netnut", Proxy: Proxy{Address: up.addr(), Username: "acct", Password: "secret", Preset: PresetNetNut}}}},
+		"res": {Kind: KindUpstream, Upstreams: []Upstream{{Name: "netnut", Proxy: Proxy{Address: up.Addr(), Username: "acct", Password: "secret", Preset: PresetNetNut}}}},
 		"stc": {Kind: KindStatic, Dedicated: true},
 		"dc":  {Kind: KindDirect, SourceAddrs: []string{"127.0.0.2", "127.0.0.3"}},
 	}}, Options{StaticIPs: statics})
@@ -102,8 +103,8 @@ func TestRouterBehindTheGateway(t *testing.T) {
 	if ip := greeting(t, c); ip != "127.0.0.4" {
 		t.Errorf("origin saw %s, want the upstream", ip)
 	}
-	if want := "acct-res-us-sid-" + deriveSession(alice.ID, "abc").Num; up.last(t).User != want {
-		t.Errorf("upstream got user %q, want %q", up.last(t).User, want)
+	if want := "acct-res-us-sid-" + deriveSession(alice.ID, "abc").Num; up.Last(t).User != want {
+		t.Errorf("upstream got user %q, want %q", up.Last(t).User, want)
 	}
 
 	c, status = connectThrough(t, proxy, "alice-product-stc", "alicepw", o.addr())

@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/subgate/subgate"
+	"github.com/subgate/subgate/route/routetest"
 )
 
 func newRouter(t *testing.T, cfg Config, opts Options) *Router {
@@ -179,10 +180,10 @@ func upstreamConfig(product subgate.Product, ups ...Upstream) Config {
 
 func TestNetNutTargetingOverHTTPConnect(t *testing.T) {
 	o := startOrigin(t)
-	up := startUpstream(t, "127.0.0.4", false)
+	up := routetest.StartUpstream(t, "127.0.0.4", false)
 	r := newRouter(t, Config{Routes: map[subgate.Product]Route{
-		"res": {Kind: KindUpstream, Upstreams: []Upstream{{Name: "netnut", Proxy: Proxy{Protocol: "http", Address: up.addr(), Username: "acct", Password: "secret", Preset: PresetNetNut}}}},
-		"mob": {Kind: KindUpstream, Upstreams: []Upstream{{Name: "netnut", Proxy: Proxy{Protocol: "http", Address: up.addr(), Username: "acct", Password: "secret", Preset: PresetNetNut}}}},
+		"res": {Kind: KindUpstream, Upstreams: []Upstream{{Name: "netnut", Proxy: Proxy{Protocol: "http", Address: up.Addr(), Username: "acct", Password: "secret", Preset: PresetNetNut}}}},
+		"mob": {Kind: KindUpstream, Upstreams: []Upstream{{Name: "netnut", Proxy: Proxy{Protocol: "http", Address: up.Addr(), Username: "acct", Password: "secret", Preset: PresetNetNut}}}},
 	}}, Options{})
 	sid := deriveSession(42, "123456").Num
 	for _, tc := range []struct {
@@ -200,7 +201,7 @@ func TestNetNutTargetingOverHTTPConnect(t *testing.T) {
 		if got := dialGreet(t, r, subgate.DialRequest{SubUser: subUser(42), Target: tc.target, Address: o.addr()}); got != "127.0.0.4" {
 			t.Errorf("origin saw %s, want the upstream's 127.0.0.4", got)
 		}
-		rec := up.last(t)
+		rec := up.Last(t)
 		if rec.User != tc.want || rec.Pass != "secret" || rec.Target != o.addr() {
 			t.Errorf("target %+v: upstream got %+v, want user %q", tc.target, rec, tc.want)
 		}
@@ -209,8 +210,8 @@ func TestNetNutTargetingOverHTTPConnect(t *testing.T) {
 
 func TestIPRoyalTargetingOverSOCKS5(t *testing.T) {
 	o := startOrigin(t)
-	up := startUpstream(t, "127.0.0.4", true)
-	r := newRouter(t, upstreamConfig("res", Upstream{Name: "iproyal", Proxy: Proxy{Protocol: "socks5", Address: up.addr(), Username: "acct", Password: "pw", Preset: PresetIPRoyal}}),
+	up := routetest.StartUpstream(t, "127.0.0.4", true)
+	r := newRouter(t, upstreamConfig("res", Upstream{Name: "iproyal", Proxy: Proxy{Protocol: "socks5", Address: up.Addr(), Username: "acct", Password: "pw", Preset: PresetIPRoyal}}),
 		Options{})
 	sess := deriveSession(9, "abc").Alnum
 	for _, tc := range []struct {
@@ -225,7 +226,7 @@ func TestIPRoyalTargetingOverSOCKS5(t *testing.T) {
 		if got := dialGreet(t, r, subgate.DialRequest{SubUser: subUser(9), Target: tc.target, Address: o.addr()}); got != "127.0.0.4" {
 			t.Errorf("origin saw %s", got)
 		}
-		if rec := up.last(t); rec.User != "acct" || rec.Pass != tc.want {
+		if rec := up.Last(t); rec.User != "acct" || rec.Pass != tc.want {
 			t.Errorf("target %+v: upstream got %+v, want password %q", tc.target, rec, tc.want)
 		}
 	}
@@ -233,13 +234,13 @@ func TestIPRoyalTargetingOverSOCKS5(t *testing.T) {
 
 func TestSubUsersNeverShareAnUpstreamSession(t *testing.T) {
 	o := startOrigin(t)
-	up := startUpstream(t, "127.0.0.1", false)
-	r := newRouter(t, upstreamConfig("res", Upstream{Proxy: Proxy{Address: up.addr(), Username: "u", Password: "p", Preset: PresetGeneric}}), Options{})
+	up := routetest.StartUpstream(t, "127.0.0.1", false)
+	r := newRouter(t, upstreamConfig("res", Upstream{Proxy: Proxy{Address: up.Addr(), Username: "u", Password: "p", Preset: PresetGeneric}}), Options{})
 	var a1, a2 admits
 	dialGreet(t, r, subgate.DialRequest{SubUser: subUser(1), Target: subgate.Target{Country: "us", Session: "same"}, Address: o.addr(), Admit: a1.admit})
-	u1 := up.last(t).User
+	u1 := up.Last(t).User
 	dialGreet(t, r, subgate.DialRequest{SubUser: subUser(2), Target: subgate.Target{Country: "us", Session: "same"}, Address: o.addr(), Admit: a2.admit})
-	u2 := up.last(t).User
+	u2 := up.Last(t).User
 	if u1 == u2 {
 		t.Fatalf("two sub-users with session %q reached the upstream as the same %q", "same", u1)
 	}
@@ -253,43 +254,43 @@ func TestSubUsersNeverShareAnUpstreamSession(t *testing.T) {
 
 func TestCustomTemplates(t *testing.T) {
 	o := startOrigin(t)
-	up := startUpstream(t, "127.0.0.1", false)
-	r := newRouter(t, upstreamConfig("res", Upstream{Proxy: Proxy{Address: up.addr(), Username: "acct", Password: "pw",
+	up := routetest.StartUpstream(t, "127.0.0.1", false)
+	r := newRouter(t, upstreamConfig("res", Upstream{Proxy: Proxy{Address: up.Addr(), Username: "acct", Password: "pw",
 		UserTemplate: "customer-{user}[-cc-{COUNTRY}][-sessid-{session_hex}-sesstime-{ttl_min}]", PasswordTemplate: "{pass}"}}), Options{})
 	dialGreet(t, r, subgate.DialRequest{SubUser: subUser(5), Target: subgate.Target{Country: "us", Session: "x", SessionTTL: 20 * time.Minute}, Address: o.addr()})
 	want := "customer-acct-cc-US-sessid-" + deriveSession(5, "x").Hex + "-sesstime-20"
-	if rec := up.last(t); rec.User != want || rec.Pass != "pw" {
+	if rec := up.Last(t); rec.User != want || rec.Pass != "pw" {
 		t.Errorf("upstream got %+v, want user %q", rec, want)
 	}
 }
 
 func TestChainThroughHTTPThenSOCKS5(t *testing.T) {
 	o := startOrigin(t)
-	first := startUpstream(t, "127.0.0.4", false)
-	last := startUpstream(t, "127.0.0.5", true)
+	first := routetest.StartUpstream(t, "127.0.0.4", false)
+	last := routetest.StartUpstream(t, "127.0.0.5", true)
 	r := newRouter(t, upstreamConfig("res", Upstream{Name: "chain",
-		Proxy: Proxy{Protocol: "socks5", Address: last.addr(), Username: "acct", Password: "pw", Preset: PresetIPRoyal},
-		Via:   []Proxy{{Protocol: "http", Address: first.addr(), Username: "hop", Password: "hoppw"}}}), Options{})
+		Proxy: Proxy{Protocol: "socks5", Address: last.Addr(), Username: "acct", Password: "pw", Preset: PresetIPRoyal},
+		Via:   []Proxy{{Protocol: "http", Address: first.Addr(), Username: "hop", Password: "hoppw"}}}), Options{})
 	if got := dialGreet(t, r, subgate.DialRequest{SubUser: subUser(3), Target: subgate.Target{Country: "nl"}, Address: o.addr()}); got != "127.0.0.5" {
 		t.Errorf("origin saw %s, want the last hop 127.0.0.5", got)
 	}
-	if rec := first.last(t); rec.Target != last.addr() || rec.User != "hop" || rec.Pass != "hoppw" {
+	if rec := first.Last(t); rec.Target != last.Addr() || rec.User != "hop" || rec.Pass != "hoppw" {
 		t.Errorf("first hop got %+v", rec)
 	}
-	if rec := last.last(t); rec.Target != o.addr() || rec.Pass != "pw_country-nl" {
+	if rec := last.Last(t); rec.Target != o.addr() || rec.Pass != "pw_country-nl" {
 		t.Errorf("last hop got %+v", rec)
 	}
 }
 
 func TestFailedUpstreamIsSkippedAndBacksOff(t *testing.T) {
 	o := startOrigin(t)
-	live := startUpstream(t, "127.0.0.4", false)
+	live := routetest.StartUpstream(t, "127.0.0.4", false)
 	dead := deadAddr(t)
 	clk := newClock()
 	reg := prometheus.NewRegistry()
 	cfg := upstreamConfig("res",
 		Upstream{Name: "dead", Proxy: Proxy{Address: dead}},
-		Upstream{Name: "live", Proxy: Proxy{Address: live.addr()}})
+		Upstream{Name: "live", Proxy: Proxy{Address: live.Addr()}})
 	cfg.UnhealthyBackoff = Duration(30 * time.Second)
 	r := newRouter(t, cfg, Options{Now: clk.now, Registerer: reg})
 	req := subgate.DialRequest{SubUser: subUser(1), Address: o.addr()}
@@ -343,15 +344,15 @@ func TestFailedUpstreamIsSkippedAndBacksOff(t *testing.T) {
 
 func TestStickySessionMovesOffAFailedUpstream(t *testing.T) {
 	o := startOrigin(t)
-	a := startUpstream(t, "127.0.0.4", false)
-	b := startUpstream(t, "127.0.0.5", false)
-	r := newRouter(t, upstreamConfig("res", Upstream{Name: "a", Proxy: Proxy{Address: a.addr()}}, Upstream{Name: "b", Proxy: Proxy{Address: b.addr()}}), Options{})
+	a := routetest.StartUpstream(t, "127.0.0.4", false)
+	b := routetest.StartUpstream(t, "127.0.0.5", false)
+	r := newRouter(t, upstreamConfig("res", Upstream{Name: "a", Proxy: Proxy{Address: a.Addr()}}, Upstream{Name: "b", Proxy: Proxy{Address: b.Addr()}}), Options{})
 	req := subgate.DialRequest{SubUser: subUser(1), Target: subgate.Target{Session: "s"}, Address: o.addr()}
 	first := dialGreet(t, r, req)
 	if first != "127.0.0.4" {
 		t.Fatalf("first dial went to %s", first)
 	}
-	a.ln.Close()
+	a.Close()
 	if got := dialGreet(t, r, req); got != "127.0.0.5" {
 		t.Fatalf("after a went down the session went to %s", got)
 	}
@@ -376,15 +377,15 @@ func TestUpstreamRefusals(t *testing.T) {
 		{"socks5 auth rejected is ours: try the next", true, 0, true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			bad := startUpstream(t, "127.0.0.4", tc.socks)
-			bad.status, bad.rejectAuth = tc.status, tc.rejectAuth
-			good := startUpstream(t, "127.0.0.5", false)
+			bad := routetest.StartUpstream(t, "127.0.0.4", tc.socks)
+			bad.Status, bad.RejectAuth = tc.status, tc.rejectAuth
+			good := routetest.StartUpstream(t, "127.0.0.5", false)
 			proto := ProtocolHTTP
 			if tc.socks {
 				proto = ProtocolSOCKS5
 			}
-			r := newRouter(t, upstreamConfig("res", Upstream{Name: "bad", Proxy: Proxy{Protocol: proto, Address: bad.addr(), Username: "u", Password: "p"}},
-				Upstream{Name: "good", Proxy: Proxy{Address: good.addr()}}), Options{})
+			r := newRouter(t, upstreamConfig("res", Upstream{Name: "bad", Proxy: Proxy{Protocol: proto, Address: bad.Addr(), Username: "u", Password: "p"}},
+				Upstream{Name: "good", Proxy: Proxy{Address: good.Addr()}}), Options{})
 			c, err := r.Dial(context.Background(), subgate.DialRequest{SubUser: subUser(1), Address: o.addr()})
 			if tc.failover {
 				if err != nil {
@@ -394,8 +395,8 @@ func TestUpstreamRefusals(t *testing.T) {
 				if got := greeting(t, c); got != "127.0.0.5" {
 					t.Errorf("origin saw %s", got)
 				}
-				if len(bad.records()) != 1 {
-					t.Errorf("the rejecting upstream saw %d attempts, want 1", len(bad.records()))
+				if len(bad.Records()) != 1 {
+					t.Errorf("the rejecting upstream saw %d attempts, want 1", len(bad.Records()))
 				}
 				return
 			}
@@ -403,7 +404,7 @@ func TestUpstreamRefusals(t *testing.T) {
 			if !errors.As(err, &re) || re.Status != tc.status || re.Upstream != "bad" {
 				t.Fatalf("err = %v, want a refusal with status %d", err, tc.status)
 			}
-			if len(good.records()) != 0 {
+			if len(good.Records()) != 0 {
 				t.Error("a refusal about the target was retried on another upstream")
 			}
 		})
@@ -412,10 +413,10 @@ func TestUpstreamRefusals(t *testing.T) {
 
 func TestLeastConnectionsPicksTheIdlestUpstream(t *testing.T) {
 	o := startOrigin(t)
-	a := startUpstream(t, "127.0.0.4", false)
-	b := startUpstream(t, "127.0.0.5", false)
+	a := routetest.StartUpstream(t, "127.0.0.4", false)
+	b := routetest.StartUpstream(t, "127.0.0.5", false)
 	reg := prometheus.NewRegistry()
-	cfg := upstreamConfig("res", Upstream{Name: "a", Proxy: Proxy{Address: a.addr()}}, Upstream{Name: "b", Proxy: Proxy{Address: b.addr()}})
+	cfg := upstreamConfig("res", Upstream{Name: "a", Proxy: Proxy{Address: a.Addr()}}, Upstream{Name: "b", Proxy: Proxy{Address: b.Addr()}})
 	route := cfg.Routes["res"]
 	route.Pick = PickLeastConn
 	cfg.Routes["res"] = route
@@ -473,12 +474,12 @@ func TestLeastConnectionsPicksTheIdlestUpstream(t *testing.T) {
 
 func TestAdmitRefusalStopsTheDial(t *testing.T) {
 	o := startOrigin(t)
-	up := startUpstream(t, "127.0.0.1", false)
+	up := routetest.StartUpstream(t, "127.0.0.1", false)
 	capErr := &subgate.Refusal{Code: subgate.ReasonIPCap, Message: "ip usage cap reached"}
 	refuse := func(string) error { return capErr }
 	for name, cfg := range map[string]Config{
 		"direct":   {AllowPrivateTargets: true, Routes: map[subgate.Product]Route{"res": {Kind: KindDirect, SourceAddrs: []string{"127.0.0.2"}}}},
-		"upstream": upstreamConfig("res", Upstream{Proxy: Proxy{Address: up.addr()}}),
+		"upstream": upstreamConfig("res", Upstream{Proxy: Proxy{Address: up.Addr()}}),
 		"static":   {AllowPrivateTargets: true, Routes: map[subgate.Product]Route{"res": {Kind: KindStatic, Static: []StaticEgress{{Address: "127.0.0.3"}}}}},
 	} {
 		r := newRouter(t, cfg, Options{})
@@ -487,8 +488,8 @@ func TestAdmitRefusalStopsTheDial(t *testing.T) {
 			t.Errorf("%s: err = %v, want the admit refusal", name, err)
 		}
 	}
-	if o.accepted() != 0 || len(up.records()) != 0 {
-		t.Errorf("a refused dial still connected: origin %d, upstream %d", o.accepted(), len(up.records()))
+	if o.accepted() != 0 || len(up.Records()) != 0 {
+		t.Errorf("a refused dial still connected: origin %d, upstream %d", o.accepted(), len(up.Records()))
 	}
 }
 
@@ -509,8 +510,8 @@ func TestSlowUpstreamTimesOutAndFailsOver(t *testing.T) {
 			defer c.Close()
 		}
 	}()
-	live := startUpstream(t, "127.0.0.4", false)
-	cfg := upstreamConfig("res", Upstream{Name: "hole", Proxy: Proxy{Address: hole.Addr().String()}}, Upstream{Name: "live", Proxy: Proxy{Address: live.addr()}})
+	live := routetest.StartUpstream(t, "127.0.0.4", false)
+	cfg := upstreamConfig("res", Upstream{Name: "hole", Proxy: Proxy{Address: hole.Addr().String()}}, Upstream{Name: "live", Proxy: Proxy{Address: live.Addr()}})
 	cfg.DialTimeout = Duration(200 * time.Millisecond)
 	r := newRouter(t, cfg, Options{})
 	start := time.Now()

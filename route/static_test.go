@@ -6,16 +6,17 @@ import (
 	"testing"
 
 	"github.com/subgate/subgate"
+	"github.com/subgate/subgate/route/routetest"
 )
 
 func TestStaticInventoryByCountry(t *testing.T) {
 	o := startOrigin(t)
-	sp := startUpstream(t, "127.0.0.7", false)
+	sp := routetest.StartUpstream(t, "127.0.0.7", false)
 	r := newRouter(t, Config{AllowPrivateTargets: true, Routes: map[subgate.Product]Route{"stc": {Kind: KindStatic, Static: []StaticEgress{
 		{Address: "127.0.0.5", Country: "us", AccessPoint: "nyc"},
 		{Address: "127.0.0.6", Country: "de"},
 		{Address: "127.0.0.8", Country: "gb"},
-		{Proxy: sp.addr() + ":static:pw", Country: "fr"},
+		{Proxy: sp.Addr() + ":static:pw", Country: "fr"},
 	}}}}, Options{})
 	var a admits
 	for _, tc := range []struct{ country, want string }{{"us", "127.0.0.5"}, {"de", "127.0.0.6"}, {"DE", "127.0.0.6"}, {"fr", "127.0.0.7"}, {"uk", "127.0.0.8"}} {
@@ -24,10 +25,10 @@ func TestStaticInventoryByCountry(t *testing.T) {
 			t.Errorf("country %s egressed from %s, want %s", tc.country, got, tc.want)
 		}
 	}
-	if rec := sp.last(t); rec.User != "static" || rec.Pass != "pw" {
+	if rec := sp.Last(t); rec.User != "static" || rec.Pass != "pw" {
 		t.Errorf("static proxy got %+v", rec)
 	}
-	if keys := a.list(); keys[3] != sp.addr() || keys[0] != "127.0.0.5" {
+	if keys := a.list(); keys[3] != sp.Addr() || keys[0] != "127.0.0.5" {
 		t.Errorf("admitted %v", keys)
 	}
 	_, err := r.Dial(context.Background(), subgate.DialRequest{SubUser: subUser(1), Target: subgate.Target{Product: "stc", Country: "jp"}, Address: o.addr()})

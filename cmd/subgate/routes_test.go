@@ -1,100 +1,38 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/subgate/subgate/route/routetest"
 )
 
 const upstreamPassword = "Stored-Upstream-Secret-77"
-
-// recordingProxy is an HTTP CONNECT proxy on loopback that records the
-// credentials of every tunnel it opens.
-type recordingProxy struct {
-	ln   net.Listener
-	mu   sync.Mutex
-	auth []string // decoded Proxy-Authorization of each CONNECT
-}
-
-func startRecordingProxy(t *testing.T) *recordingProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &recordingProxy{ln: ln}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go p.serve(c)
-		}
-	}()
-	return p
-}
-
-func (p *recordingProxy) serve(c net.Conn) {
-	defer c.Close()
-	br := bufio.NewReader(c)
-	req, err := http.ReadRequest(br)
-	if err != nil || req.Method != http.MethodConnect {
-		return
-	}
-	creds, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(req.Header.Get("Proxy-Authorization"), "Basic "))
-	p.mu.Lock()
-	p.auth = append(p.auth, string(creds))
-	p.mu.Unlock()
-	target, err := net.Dial("tcp", req.Host)
-	if err != nil {
-		io.WriteString(c, "HTTP/1.1 502 Bad Gateway\r\n\r\n")
-		return
-	}
-	defer target.Close()
-	io.WriteString(c, "HTTP/1.1 200 Connection established\r\n\r\n")
-	go func() {
-		io.Copy(target, br)
-		target.(*net.TCPConn).CloseWrite()
-	}()
-	io.Copy(c, target)
-}
-
-func (p *recordingProxy) tunnels() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]string(nil), p.auth...)
-}
 
 // routesFixture is an origin, a routes file sending res directly (private
 // targets allowed, so the loopback origin is reachable) and an upstream
 // proxy a stored configuration can send res through.
 type routesFixture struct {
 	origin   *httptest.Server
-	upstream *recordingProxy
+	upstream *routetest.Upstream
 	file     string
 }
 
 func newRoutesFixture(t *testing.T) *routesFixture {
 	t.Helper()
-	f := &routesFixture{upstream: startRecordingProxy(t)}
+	f := &routesFixture{upstream: routetest.StartUpstream(t, "127.0.0.1", false)}
 	f.origin = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hello") }))
 	t.Cleanup(f.origin.Close)
 	f.file = filepath.Join(t.TempDir(), "routes.json")
@@ -107,7 +45,7 @@ func newRoutesFixture(t *testing.T) *routesFixture {
 // viaUpstream is the configuration an admin stores: res through the upstream.
 func (f *routesFixture) viaUpstream() map[string]any {
 	return map[string]any{"routes": map[string]any{"res": map[string]any{"kind": "upstream", "upstreams": []any{
-		map[string]any{"name": "recorder", "address": f.upstream.ln.Addr().String(), "username": "acct", "password": upstreamPassword},
+		map[string]any{"name": "recorder", "address": f.upstream.Addr(), "username": "acct", "password": upstreamPassword},
 	}}}}
 }
 
@@ -131,14 +69,14 @@ func (f *routesFixture) fetch(t *testing.T, proxyAddr string) {
 // tunnel for it with the stored account's credentials.
 func (f *routesFixture) throughUpstream(t *testing.T, proxyAddr string) bool {
 	t.Helper()
-	before := len(f.upstream.tunnels())
+	before := len(f.upstream.Records())
 	f.fetch(t, proxyAddr)
-	after := f.upstream.tunnels()
+	after := f.upstream.Records()
 	if len(after) == before {
 		return false
 	}
-	if got := after[len(after)-1]; got != "acct:"+upstreamPassword {
-		t.Fatalf("upstream got credentials %q", got)
+	if got := after[len(after)-1]; got.User != "acct" || got.Pass != upstreamPassword {
+		t.Fatalf("upstream got credentials %q:%q", got.User, got.Pass)
 	}
 	return true
 }

@@ -14,7 +14,7 @@ import (
 func storedRoutes(f *routesFixture) string {
 	return `{"session_ttl":"5m","routes":{
   "res":{"kind":"upstream","pick":"least_conn","upstreams":[
-    {"name":"recorder","address":"` + f.upstream.ln.Addr().String() + `","username":"acct","password":"` + upstreamPassword + `"}]},
+    {"name":"recorder","address":"` + f.upstream.Addr() + `","username":"acct","password":"` + upstreamPassword + `"}]},
   "dc":{"kind":"direct"}}}`
 }
 
@@ -50,7 +50,7 @@ func TestCLIRoutes(t *testing.T) {
 		"allow_private_targets false",
 		"PRODUCT KIND PICK EGRESS",
 		"dc direct round_robin gateway host",
-		"res upstream least_conn recorder=" + f.upstream.ln.Addr().String(),
+		"res upstream least_conn recorder=" + f.upstream.Addr(),
 	}
 	var got []string
 	for _, r := range fields(out) {
