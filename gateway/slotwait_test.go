@@ -154,8 +154,11 @@ func TestWaitingConnectionsAreBoundedAndWokenByAnEnd(t *testing.T) {
 	}
 }
 
-// A sub-user disabled while a connection waits has it refused as disabled.
-func TestWaitingConnectionOfADisabledSubUser(t *testing.T) {
+// oneWaitingAtCap is a sub-user at max_concurrency 1 with one tunnel open
+// and a second connection waiting (with a grace long enough that only an
+// end or a refusal answers it).
+func oneWaitingAtCap(t *testing.T) (*env, *subgate.SubUser, <-chan string) {
+	t.Helper()
 	e := newEnv(t)
 	e.gw.SetConcurrencyGrace(time.Hour)
 	u := e.createUser("alice", map[subgate.Product]int64{subgate.ProductAny: gb}, func(c *subgate.SubUserCreate) { c.Limits.MaxConcurrency = 1 })
@@ -164,6 +167,12 @@ func TestWaitingConnectionOfADisabledSubUser(t *testing.T) {
 		t.Fatalf("first connection: %s", code)
 	}
 	done := waitingTunnel(t, e, u.ID, target)
+	return e, u, done
+}
+
+// A sub-user disabled while a connection waits has it refused as disabled.
+func TestWaitingConnectionOfADisabledSubUser(t *testing.T) {
+	e, u, done := oneWaitingAtCap(t)
 	disabled := subgate.StatusDisabled
 	if _, err := e.svc.UpdateSubUser(context.Background(), admin, u.Hash, subgate.SubUserUpdate{Status: &disabled}); err != nil {
 		t.Fatal(err)
@@ -175,14 +184,7 @@ func TestWaitingConnectionOfADisabledSubUser(t *testing.T) {
 
 // Shutting down answers a waiting connection at once.
 func TestWaitingConnectionAtShutdown(t *testing.T) {
-	e := newEnv(t)
-	e.gw.SetConcurrencyGrace(time.Hour)
-	u := e.createUser("alice", map[subgate.Product]int64{subgate.ProductAny: gb}, func(c *subgate.SubUserCreate) { c.Limits.MaxConcurrency = 1 })
-	target := echoOrigin(t)
-	if _, code := tryTunnel(t, e.gw.ProxyAddr().String(), "alice", target); code != "" {
-		t.Fatalf("first connection: %s", code)
-	}
-	done := waitingTunnel(t, e, u.ID, target)
+	e, _, done := oneWaitingAtCap(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	e.gw.Shutdown(ctx)
