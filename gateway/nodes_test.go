@@ -2,10 +2,7 @@ package gateway_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"net/url"
-	"os"
 	"testing"
 	"time"
 
@@ -13,6 +10,7 @@ import (
 
 	"github.com/subgate/subgate"
 	"github.com/subgate/subgate/gateway"
+	"github.com/subgate/subgate/internal/pgtest"
 	"github.com/subgate/subgate/postgres"
 	"github.com/subgate/subgate/secret"
 )
@@ -22,30 +20,8 @@ import (
 // and a connection to the database.
 func pgSchema(t *testing.T) (string, *pgx.Conn) {
 	t.Helper()
-	base := os.Getenv("SUBGATE_TEST_POSTGRES")
-	if base == "" {
-		base = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	}
-	ctx := context.Background()
-	db, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("PostgreSQL is unreachable at %s: %v", base, err)
-	}
-	rnd := make([]byte, 6)
-	rand.Read(rnd)
-	schema := "gateway_test_" + hex.EncodeToString(rnd)
-	if _, err := db.Exec(ctx, `CREATE SCHEMA `+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		db.Exec(context.Background(), `DROP SCHEMA `+schema+` CASCADE`)
-		db.Close(context.Background())
-	})
-	u, _ := url.Parse(base)
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String(), db
+	d := pgtest.NewSchema(t, "gateway_test_")
+	return d.URL, d.Admin
 }
 
 // openPG opens a store on the URL's schema, closed at the end, whose

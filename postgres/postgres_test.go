@@ -3,10 +3,7 @@ package postgres_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"net/url"
 	"os"
 	"sync"
 	"testing"
@@ -15,19 +12,10 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/subgate/subgate"
+	"github.com/subgate/subgate/internal/pgtest"
 	"github.com/subgate/subgate/postgres"
 	"github.com/subgate/subgate/secret"
 )
-
-// defaultTestURL is the local test server; SUBGATE_TEST_POSTGRES overrides it.
-const defaultTestURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-
-func testURL() string {
-	if u := os.Getenv("SUBGATE_TEST_POSTGRES"); u != "" {
-		return u
-	}
-	return defaultTestURL
-}
 
 func testCipher(t testing.TB) subgate.Cipher {
 	c, err := secret.New(bytes.Repeat([]byte{7}, secret.KeySize))
@@ -46,34 +34,8 @@ type testDB struct {
 
 func newTestDB(t testing.TB) *testDB {
 	t.Helper()
-	ctx := context.Background()
-	base := testURL()
-	dialCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	admin, err := pgx.Connect(dialCtx, base)
-	if err != nil {
-		t.Fatalf("PostgreSQL is unreachable at %s: %v\n"+
-			"These tests need a real server: start one, or point them at one with\n"+
-			"  SUBGATE_TEST_POSTGRES=postgres://USER@HOST:PORT/DB?sslmode=disable", base, err)
-	}
-	rnd := make([]byte, 6)
-	rand.Read(rnd)
-	schema := "subgate_test_" + hex.EncodeToString(rnd)
-	if _, err := admin.Exec(ctx, `CREATE SCHEMA `+schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		admin.Exec(context.Background(), `DROP SCHEMA `+schema+` CASCADE`)
-		admin.Close(context.Background())
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("SUBGATE_TEST_POSTGRES must be a postgres:// URL: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return &testDB{admin: admin, schema: schema, url: u.String()}
+	d := pgtest.NewSchema(t, "subgate_test_")
+	return &testDB{admin: d.Admin, schema: d.Schema, url: d.URL}
 }
 
 func (db *testDB) open(t testing.TB) *postgres.Store {

@@ -2,18 +2,13 @@ package web_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"testing"
-	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/subgate/subgate"
+	"github.com/subgate/subgate/internal/pgtest"
 	"github.com/subgate/subgate/postgres"
 	"github.com/subgate/subgate/secret"
 )
@@ -22,34 +17,7 @@ import (
 // the test fails when PostgreSQL is unreachable.
 func postgresURL(t *testing.T) string {
 	t.Helper()
-	base := os.Getenv("SUBGATE_TEST_POSTGRES")
-	if base == "" {
-		base = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	admin, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("PostgreSQL is unreachable at %s: %v (set SUBGATE_TEST_POSTGRES to point elsewhere)", base, err)
-	}
-	rnd := make([]byte, 6)
-	rand.Read(rnd)
-	schema := "subgate_web_" + hex.EncodeToString(rnd)
-	if _, err := admin.Exec(ctx, `CREATE SCHEMA `+schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		admin.Exec(context.Background(), `DROP SCHEMA `+schema+` CASCADE`)
-		admin.Close(context.Background())
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	return pgtest.NewSchema(t, "subgate_web_").URL
 }
 
 // Two nodes on one PostgreSQL database share sessions: a login on one is

@@ -1,52 +1,17 @@
 package main
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/subgate/subgate/internal/pgtest"
 )
-
-// postgresURL is the test server; SUBGATE_TEST_POSTGRES overrides it.
-func postgresURL() string {
-	if u := os.Getenv("SUBGATE_TEST_POSTGRES"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-}
 
 // freshSchema returns a URL of the test database confined to a new schema,
 // dropped when the test ends.
 func freshSchema(t *testing.T) string {
 	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, postgresURL())
-	if err != nil {
-		t.Fatalf("PostgreSQL is unreachable at %s: %v (set SUBGATE_TEST_POSTGRES to use another server)", postgresURL(), err)
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "subgate_cli_" + hex.EncodeToString(b)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-		conn.Close(context.Background())
-	})
-	u, err := url.Parse(postgresURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	return pgtest.NewSchema(t, "subgate_cli_").URL
 }
 
 // Two nodes on one PostgreSQL database with a shared key see the same
