@@ -9,17 +9,18 @@ import (
 type LedgerKind string
 
 const (
-	LedgerCredit    LedgerKind = "credit"    // admin → reseller pool
-	LedgerDebit     LedgerKind = "debit"     // reseller pool → admin
-	LedgerGive      LedgerKind = "give"      // pool → sub-user available
-	LedgerTake      LedgerKind = "take"      // sub-user available → pool
-	LedgerReturn    LedgerKind = "return"    // sub-user available → pool, on delete or lease release after delete
-	LedgerUsage     LedgerKind = "usage"     // sub-user available → used; one entry per sub-user, product and hour
-	LedgerOverdraft LedgerKind = "overdraft" // usage past available (a lease lost while its node was cut off); not charged
+	LedgerCredit    LedgerKind = "credit"     // admin → reseller pool
+	LedgerDebit     LedgerKind = "debit"      // reseller pool → admin
+	LedgerGive      LedgerKind = "give"       // pool → sub-user available
+	LedgerTake      LedgerKind = "take"       // sub-user available → pool
+	LedgerReturn    LedgerKind = "return"     // sub-user available → pool, on delete or lease release after delete
+	LedgerUsage     LedgerKind = "usage"      // sub-user available → used; one entry per sub-user, product and hour
+	LedgerOverdraft LedgerKind = "overdraft"  // usage past available (a lease lost while its node was cut off); not charged
+	LedgerPoolUsage LedgerKind = "pool_usage" // pool → shared sub-user used; one entry per sub-user, product and hour
 )
 
 // LedgerKinds lists every kind, in the order movements happen.
-var LedgerKinds = []LedgerKind{LedgerCredit, LedgerDebit, LedgerGive, LedgerTake, LedgerReturn, LedgerUsage, LedgerOverdraft}
+var LedgerKinds = []LedgerKind{LedgerCredit, LedgerDebit, LedgerGive, LedgerTake, LedgerReturn, LedgerUsage, LedgerOverdraft, LedgerPoolUsage}
 
 // LedgerEntry is one movement. Bytes is always positive; Kind gives the direction.
 type LedgerEntry struct {
@@ -52,7 +53,7 @@ func (f *LedgerFilter) Validate() error {
 		return Invalidf("limit", "must be between 1 and 1000")
 	}
 	if f.Kind != "" && !slices.Contains(LedgerKinds, f.Kind) {
-		return Invalidf("kind", "must be one of credit, debit, give, take, return, usage, overdraft")
+		return Invalidf("kind", "must be one of credit, debit, give, take, return, usage, overdraft, pool_usage")
 	}
 	if f.Product != "" {
 		p, err := ParseProduct(string(f.Product))

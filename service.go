@@ -296,7 +296,7 @@ func (s *Service) CreateSubUser(ctx context.Context, p Principal, resellerID int
 	u := &SubUser{
 		Hash: NewHash(), ResellerID: resellerID, Username: c.Username, Password: c.Password,
 		Name: c.Name, Note: c.Note, Email: c.Email, PrivatePool: c.PrivatePool, Status: c.Status,
-		Limits: c.Limits, ExpiresAt: c.ExpiresAt, AllowIPs: c.AllowIPs,
+		Funding: c.Funding, Limits: c.Limits, ExpiresAt: c.ExpiresAt, AllowIPs: c.AllowIPs,
 	}
 	if c.DashboardPassword != "" {
 		h, err := HashPassword(c.DashboardPassword)

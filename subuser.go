@@ -86,15 +86,19 @@ type SubUser struct {
 	DashboardPasswordHash string              `json:"-"`               // bcrypt
 	PrivatePool           float64             `json:"private_pool"`    // NetNut snkrs_private_pool, opaque
 	Status                Status              `json:"status"`
+	Funding               Funding             `json:"funding"` // allocated or shared
 	Traffic               map[Product]Traffic `json:"traffic"`
-	Limits                Limits              `json:"limits"`
-	Usage                 WindowUsage         `json:"usage"` // current windows, as of the last flush
-	ExpiresAt             *time.Time          `json:"expires_at"`
-	AllowIPs              []netip.Prefix      `json:"allow_ips"`
-	CreatedAt             time.Time           `json:"created_at"`
-	UpdatedAt             time.Time           `json:"updated_at"`
-	DeletedAt             *time.Time          `json:"-"`
-	Seq                   int64               `json:"-"` // change sequence, for the gateway's cache
+	// Pool is the reseller's pool per product as of the read, for shared
+	// sub-users only: the balance they draw on.
+	Pool      map[Product]int64 `json:"-"`
+	Limits    Limits            `json:"limits"`
+	Usage     WindowUsage       `json:"usage"` // current windows, as of the last flush
+	ExpiresAt *time.Time        `json:"expires_at"`
+	AllowIPs  []netip.Prefix    `json:"allow_ips"`
+	CreatedAt time.Time         `json:"created_at"`
+	UpdatedAt time.Time         `json:"updated_at"`
+	DeletedAt *time.Time        `json:"-"`
+	Seq       int64             `json:"-"` // change sequence, for the gateway's cache
 }
 
 // TotalUsed sums used bytes over all products.
@@ -125,9 +129,9 @@ func (u *SubUser) Expired(now time.Time) bool {
 // current window usage w (whose keys must be those of now). Status, expiry and
 // concurrency are gates, not budgets, and are not looked at here.
 func (u *SubUser) Budget(p Product, w WindowUsage) int64 {
-	b := u.Traffic[p].Available
+	b := u.source(p)
 	if p != ProductAny {
-		b += u.Traffic[ProductAny].Available
+		b += u.source(ProductAny)
 	}
 	total := u.TotalUsed()
 	b = minLeft(b, u.Limits.Daily, w.Day)
@@ -194,6 +198,8 @@ func (u *SubUser) Check(p Product, now time.Time, w WindowUsage) *Refusal {
 		return &Refusal{ReasonLimitLifetime, "lifetime limit reached"}
 	case u.Limits.UsageCap > 0 && total >= u.Limits.UsageCap:
 		return &Refusal{ReasonUsageCap, "usage cap reached"}
+	case u.Budget(p, w) <= 0 && u.Shared():
+		return &Refusal{ReasonTrafficExhausted, "no traffic left in the shared pool for product " + string(p)}
 	case u.Budget(p, w) <= 0:
 		return &Refusal{ReasonTrafficExhausted, "no traffic left for product " + string(p)}
 	}
@@ -250,7 +256,8 @@ type SubUserCreate struct {
 	Email             string            `json:"email"`
 	DashboardPassword string            `json:"dashboard_password"`
 	PrivatePool       float64           `json:"private_pool"`
-	Status            Status            `json:"status"` // active when empty
+	Status            Status            `json:"status"`  // active when empty
+	Funding           Funding           `json:"funding"` // allocated when empty
 	Limits            Limits            `json:"limits"`
 	ExpiresAt         *time.Time        `json:"expires_at"`
 	AllowIPs          []netip.Prefix    `json:"allow_ips"`
@@ -290,7 +297,15 @@ func (c *SubUserCreate) Validate(now time.Time) error {
 	if err := validatePrefixes(c.AllowIPs); err != nil {
 		return err
 	}
+	f, err := ParseFunding("funding", string(c.Funding))
+	if err != nil {
+		return err
+	}
+	c.Funding = f
 	for p, b := range c.Traffic {
+		if f == FundingShared && b != 0 {
+			return Invalidf("traffic", "must be empty for a shared sub-user (it draws on the pool)")
+		}
 		if _, err := ParseProduct(string(p)); err != nil {
 			return Invalidf("traffic", "has unknown product %q", p)
 		}
@@ -338,6 +353,7 @@ type SubUserUpdate struct {
 	DashboardPassword *string         `json:"dashboard_password,omitempty"`
 	PrivatePool       *float64        `json:"private_pool,omitempty"`
 	Status            *Status         `json:"status,omitempty"`
+	Funding           *Funding        `json:"funding,omitempty"`
 	Limits            *Limits         `json:"limits,omitempty"`
 	ExpiresAt         **time.Time     `json:"-"` // set to a nil *time.Time to clear
 	AllowIPs          *[]netip.Prefix `json:"allow_ips,omitempty"`
@@ -388,6 +404,11 @@ func (u *SubUserUpdate) Validate() error {
 	if u.Limits != nil {
 		if err := u.Limits.Validate(); err != nil {
 			return err
+		}
+	}
+	if u.Funding != nil {
+		if _, err := ParseFunding("funding", string(*u.Funding)); err != nil || *u.Funding == "" {
+			return Invalidf("funding", "must be allocated or shared")
 		}
 	}
 	if u.AllowIPs != nil {

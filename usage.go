@@ -113,19 +113,29 @@ type UsagePoint struct {
 // LeaseGrant decides how many bytes a lease on balance p may grow by. Both
 // stores call it inside the transaction that locks the sub-user row, so the
 // rule lives once. leasedOnBalance is the sum of live leases (all nodes) on
-// (u, p); leasedTotal the sum of live leases on u over every balance, since
-// byte limits span products. w must be the window usage current at now.
+// (u, p) — for a shared sub-user, on its reseller's pool of p, over every
+// shared sub-user of that pool; leasedTotal the sum of live leases on u over
+// every balance, since byte limits span products. w must be the window
+// usage current at now.
 func LeaseGrant(u *SubUser, p Product, w WindowUsage, leasedOnBalance, leasedTotal, want int64, now time.Time) int64 {
 	if want <= 0 || u.DeletedAt != nil || u.Status != StatusActive || u.Expired(now) {
 		return 0
 	}
-	grant := min(want, u.Traffic[p].Available-leasedOnBalance)
+	grant := min(want, u.source(p)-leasedOnBalance)
 	total := u.TotalUsed()
 	grant = minLeft(grant, u.Limits.Daily, w.Day+leasedTotal)
 	grant = minLeft(grant, u.Limits.Monthly, w.Month+leasedTotal)
 	grant = minLeft(grant, u.Limits.Lifetime, total+leasedTotal)
 	grant = minLeft(grant, u.Limits.UsageCap, total+leasedTotal)
 	return max(grant, 0)
+}
+
+// Charge splits usage of n bytes against a balance holding have bytes (a
+// sub-user's available bytes, or the pool for a shared sub-user): what is
+// charged, and the overdraft past it, which is recorded but not charged.
+func Charge(have, n int64) (charged, over int64) {
+	charged = min(n, max(have, 0))
+	return charged, n - charged
 }
 
 // At returns the window usage as it stands at now: a counter whose window
@@ -146,7 +156,32 @@ func (w WindowUsage) At(ws Windows, now time.Time) WindowUsage {
 type AuditLine struct {
 	Pool, Available, Used, Leased int64 // from balances (deleted sub-users included)
 	Credited, Debited             int64 // from the ledger
-	LedgerPool                    int64 // credit − debit − give + take + return
+	LedgerPool                    int64 // credit − debit − give + take + return − pool_usage
 	LedgerAvailable               int64 // give − take − return − usage
-	LedgerUsed                    int64 // usage
+	LedgerUsed                    int64 // usage + pool_usage
+}
+
+// AddLedger counts n bytes of ledger entries of kind into the ledger view,
+// so both stores read the ledger by one set of rules.
+func (l *AuditLine) AddLedger(kind LedgerKind, n int64) {
+	switch kind {
+	case LedgerCredit:
+		l.Credited += n
+		l.LedgerPool += n
+	case LedgerDebit:
+		l.Debited += n
+		l.LedgerPool -= n
+	case LedgerGive:
+		l.LedgerPool -= n
+		l.LedgerAvailable += n
+	case LedgerTake, LedgerReturn:
+		l.LedgerPool += n
+		l.LedgerAvailable -= n
+	case LedgerUsage:
+		l.LedgerAvailable -= n
+		l.LedgerUsed += n
+	case LedgerPoolUsage:
+		l.LedgerPool -= n
+		l.LedgerUsed += n
+	}
 }

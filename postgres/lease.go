@@ -33,13 +33,22 @@ func (s *Store) AcquireLease(ctx context.Context, r subgate.LeaseRequest) (int64
 			total += b
 		}
 		w := u.Usage.At(r.Windows, r.Now)
-		grant = subgate.LeaseGrant(u, r.Product, w, leased[r.Product], total, r.Want, r.Now)
+		onSource := leased[r.Product]
+		if u.Shared() && r.Want > 0 {
+			pool, poolLeased, err := lockPoolForLease(ctx, tx, u.ResellerID, r.Product, now)
+			if err != nil {
+				return err
+			}
+			u.Pool[r.Product], onSource = pool, poolLeased
+		}
+		grant = subgate.LeaseGrant(u, r.Product, w, onSource, total, r.Want, r.Now)
 		if grant <= 0 {
 			return nil
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO leases (subuser_id, product, node, bytes, expires_at) VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (subuser_id, product, node) DO UPDATE SET bytes = leases.bytes + excluded.bytes, expires_at = excluded.expires_at`,
-			u.ID, string(r.Product), r.Node, grant, dbTime(r.Now.Add(r.TTL)))
+		_, err = tx.Exec(ctx, `INSERT INTO leases (subuser_id, product, node, bytes, expires_at, pool_reseller_id) VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT (subuser_id, product, node) DO UPDATE SET bytes = leases.bytes + excluded.bytes, expires_at = excluded.expires_at,
+				pool_reseller_id = excluded.pool_reseller_id`,
+			u.ID, string(r.Product), r.Node, grant, dbTime(r.Now.Add(r.TTL)), subgate.PoolOf(u))
 		return err
 	})
 	if err != nil {
@@ -102,6 +111,7 @@ type hourKey struct {
 type flushRow struct {
 	resellerID               int64
 	deleted                  bool
+	shared                   bool
 	dayKey, day              int64
 	monthKey, month          int64
 	deltaAvailable, deltaUse int64
@@ -119,6 +129,7 @@ type flushState struct {
 	over     map[hourKey]int64 // overdraft per sub-user, product and hour
 	returns  map[balanceKey]int64
 	ledger   []subgate.LedgerEntry // returns
+	shared   sharedFlush
 }
 
 // FlushUsage applies a batch once per batch ID, in one transaction.
@@ -127,6 +138,9 @@ func (s *Store) FlushUsage(ctx context.Context, b subgate.UsageBatch) error {
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		st, err := loadFlushState(ctx, tx, b, now)
 		if err != nil || st == nil {
+			return err
+		}
+		if err := st.lockPools(ctx, tx, b); err != nil {
 			return err
 		}
 		for _, it := range b.Items {
@@ -158,7 +172,7 @@ func loadFlushState(ctx context.Context, tx pgx.Tx, b subgate.UsageBatch, now ti
 		dirtyBal: map[balanceKey]bool{}, dirtyLs: map[balanceKey]bool{}, charged: map[hourKey]int64{}, over: map[hourKey]int64{}, returns: map[balanceKey]int64{}}
 	q := &pgx.Batch{}
 	q.Queue(`INSERT INTO usage_batches (id, node, applied_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, b.ID, b.Node, now)
-	q.Queue(`SELECT id, reseller_id, deleted_at IS NOT NULL, day_key, day_used, month_key, month_used
+	q.Queue(`SELECT id, reseller_id, deleted_at IS NOT NULL, day_key, day_used, month_key, month_used, funding = 'shared'
 		FROM subusers WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
 	q.Queue(`SELECT subuser_id, product, available, used FROM balances WHERE subuser_id = ANY($1)`, ids)
 	q.Queue(`SELECT subuser_id, product, bytes FROM leases WHERE node = $1 AND subuser_id = ANY($2)`, b.Node, ids)
@@ -174,7 +188,7 @@ func loadFlushState(ctx context.Context, tx pgx.Tx, b subgate.UsageBatch, now ti
 	err = scanAll(br, func(rows pgx.Rows) error {
 		var id int64
 		r := &flushRow{}
-		err := rows.Scan(&id, &r.resellerID, &r.deleted, &r.dayKey, &r.day, &r.monthKey, &r.month)
+		err := rows.Scan(&id, &r.resellerID, &r.deleted, &r.dayKey, &r.day, &r.monthKey, &r.month, &r.shared)
 		st.rows[id] = r
 		return err
 	})
@@ -235,21 +249,26 @@ func (st *flushState) applyItem(it subgate.UsageItem, ws subgate.Windows, now ti
 		st.leases[k] = l - min(it.Bytes, l)
 		st.dirtyLs[k] = true
 	}
-	var charged int64
-	if bal := st.balances[k]; bal != nil {
-		charged = min(it.Bytes, bal.Available)
+	hour := dbTime(subgate.HourOf(it.Hour))
+	var charged, over int64
+	switch bal := st.balances[k]; {
+	case row.shared:
+		charged, over = st.shared.charge(row.resellerID, k, hour, it.Bytes)
+	case bal != nil:
+		charged, over = subgate.Charge(bal.Available, it.Bytes)
 		bal.Available -= charged
 		bal.Used += charged
 		st.dirtyBal[k] = true
+		row.deltaAvailable -= charged
+		if charged > 0 {
+			st.charged[hourKey{k, hour}] += charged
+		}
+	default:
+		over = it.Bytes
 	}
-	row.deltaAvailable -= charged
 	row.deltaUse += charged
-	hour := dbTime(subgate.HourOf(it.Hour))
-	if over := it.Bytes - charged; over > 0 {
+	if over > 0 {
 		st.over[hourKey{k, hour}] += over
-	}
-	if charged > 0 {
-		st.charged[hourKey{k, hour}] += charged
 	}
 	row.dayKey, row.day = advanceWindow(row.dayKey, row.day, ws.DayKey(it.Hour), it.Bytes)
 	row.monthKey, row.month = advanceWindow(row.monthKey, row.month, ws.MonthKey(it.Hour), it.Bytes)
@@ -349,24 +368,15 @@ func (st *flushState) write(ctx context.Context, tx pgx.Tx, b subgate.UsageBatch
 		usage.add(st.rows[k.id].resellerID, k.id, string(k.p), k.hour, n)
 	}
 	if usage.n > 0 {
-		q.Queue(`INSERT INTO usage_hourly (subuser_id, hour, product, reseller_id, bytes)
-			SELECT id, hour, product, reseller, bytes FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[], $5::bigint[])
-				AS v(reseller, id, product, hour, bytes)
-			ON CONFLICT (subuser_id, hour, product) DO UPDATE SET bytes = usage_hourly.bytes + excluded.bytes`, usage.cols...)
-		q.Queue(`INSERT INTO ledger (reseller_id, subuser_id, product, kind, bytes, created_at)
-			SELECT reseller, id, product, 'usage', bytes, hour FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[], $5::bigint[])
-				AS v(reseller, id, product, hour, bytes)
-			ON CONFLICT (subuser_id, product, created_at) WHERE kind = 'usage' DO UPDATE SET bytes = ledger.bytes + excluded.bytes`, usage.cols...)
+		queueHourlyUsage(q, usage)
+		queueHourlyLedger(q, subgate.LedgerUsage, usage)
 	}
 	var over columns
 	for k, n := range st.over {
 		over.add(st.rows[k.id].resellerID, k.id, string(k.p), k.hour, n)
 	}
 	if over.n > 0 {
-		q.Queue(`INSERT INTO ledger (reseller_id, subuser_id, product, kind, bytes, created_at)
-			SELECT reseller, id, product, 'overdraft', bytes, hour FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[], $5::bigint[])
-				AS v(reseller, id, product, hour, bytes)
-			ON CONFLICT (subuser_id, product, created_at) WHERE kind = 'overdraft' DO UPDATE SET bytes = ledger.bytes + excluded.bytes`, over.cols...)
+		queueHourlyLedger(q, subgate.LedgerOverdraft, over)
 	}
 	var entries columns
 	for _, e := range st.ledger {
@@ -383,10 +393,32 @@ func (st *flushState) write(ctx context.Context, tx pgx.Tx, b subgate.UsageBatch
 	if b.LeaseTTL > 0 {
 		q.Queue(`UPDATE leases SET expires_at = $3 WHERE node = $1 AND expires_at > $2`, b.Node, now, dbTime(b.Now.Add(b.LeaseTTL)))
 	}
+	st.shared.write(q)
 	if err := tx.SendBatch(ctx, q).Close(); err != nil {
 		return err
 	}
-	return st.returnPools(ctx, tx)
+	if err := st.returnPools(ctx, tx); err != nil {
+		return err
+	}
+	return st.shared.wake(ctx, tx)
+}
+
+// queueHourlyUsage adds usage rows (reseller, sub-user, product, hour,
+// bytes) to their hourly buckets.
+func queueHourlyUsage(q *pgx.Batch, rows columns) {
+	q.Queue(`INSERT INTO usage_hourly (subuser_id, hour, product, reseller_id, bytes)
+		SELECT id, hour, product, reseller, bytes FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[], $5::bigint[])
+			AS v(reseller, id, product, hour, bytes)
+		ON CONFLICT (subuser_id, hour, product) DO UPDATE SET bytes = usage_hourly.bytes + excluded.bytes`, rows.cols...)
+}
+
+// queueHourlyLedger grows the hourly ledger entries of kind (usage,
+// overdraft, pool_usage: one per sub-user, product and hour) by rows.
+func queueHourlyLedger(q *pgx.Batch, kind subgate.LedgerKind, rows columns) {
+	q.Queue(`INSERT INTO ledger (reseller_id, subuser_id, product, kind, bytes, created_at)
+		SELECT reseller, id, product, '`+string(kind)+`', bytes, hour FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[], $5::bigint[])
+			AS v(reseller, id, product, hour, bytes)
+		ON CONFLICT (subuser_id, product, created_at) WHERE kind = '`+string(kind)+`' DO UPDATE SET bytes = ledger.bytes + excluded.bytes`, rows.cols...)
 }
 
 // egressColumns lists the batch's distinct egress keys in (sub-user, key)

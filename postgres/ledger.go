@@ -139,23 +139,22 @@ func (s *Store) Audit(ctx context.Context, resellerID int64) (map[subgate.Produc
 			func(p string, v []int64) { l := line(p); l.Leased = v[0]; out[subgate.Product(p)] = l }, 1); err != nil {
 			return err
 		}
-		return scanEach(ctx, tx, `SELECT product,
-				coalesce(sum(bytes) FILTER (WHERE kind = 'credit'), 0)::bigint,
-				coalesce(sum(bytes) FILTER (WHERE kind = 'debit'), 0)::bigint,
-				coalesce(sum(bytes) FILTER (WHERE kind = 'give'), 0)::bigint,
-				coalesce(sum(bytes) FILTER (WHERE kind = 'take'), 0)::bigint,
-				coalesce(sum(bytes) FILTER (WHERE kind = 'return'), 0)::bigint,
-				coalesce(sum(bytes) FILTER (WHERE kind = 'usage'), 0)::bigint
-			FROM ledger WHERE reseller_id = $1 GROUP BY product`, []any{resellerID},
-			func(p string, v []int64) {
-				credit, debit, give, take, ret, usage := v[0], v[1], v[2], v[3], v[4], v[5]
-				l := line(p)
-				l.Credited, l.Debited = credit, debit
-				l.LedgerPool = credit - debit - give + take + ret
-				l.LedgerAvailable = give - take - ret - usage
-				l.LedgerUsed = usage
-				out[subgate.Product(p)] = l
-			}, 6)
+		rows, err := tx.Query(ctx, `SELECT product, kind, sum(bytes)::bigint FROM ledger WHERE reseller_id = $1 GROUP BY product, kind`, resellerID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var p, kind string
+			var n int64
+			if err := rows.Scan(&p, &kind, &n); err != nil {
+				return err
+			}
+			l := line(p)
+			l.AddLedger(subgate.LedgerKind(kind), n)
+			out[subgate.Product(p)] = l
+		}
+		return rows.Err()
 	})
 	if err != nil {
 		return nil, dbError(err)

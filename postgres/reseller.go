@@ -174,9 +174,10 @@ func (s *Store) CreditPool(ctx context.Context, c subgate.PoolCredit) (*subgate.
 		if c.Bytes < 0 {
 			kind, amount = subgate.LedgerDebit, -c.Bytes
 		}
-		return runSteps(ctx, tx, movePool(c.ResellerID, c.Product, c.Bytes),
+		steps := []step{lockShared(c.ResellerID), movePool(c.ResellerID, c.Product, c.Bytes),
 			addLedger(subgate.LedgerEntry{ResellerID: c.ResellerID, Product: c.Product, Kind: kind,
-				Bytes: amount, IdempotencyKey: c.IdempotencyKey, CreatedAt: at}))
+				Bytes: amount, IdempotencyKey: c.IdempotencyKey, CreatedAt: at})}
+		return runSteps(ctx, tx, append(steps, wakeShared(c.ResellerID)...)...)
 	})
 	if err != nil {
 		return nil, err

@@ -22,12 +22,16 @@ const selectSubUsers = `SELECT s.id, s.hash, s.reseller_id, s.username, s.passwo
 	s.limit_usage_cap, s.limit_ip_usage_cap, s.limit_max_concurrency, s.day_key, s.day_used, s.month_key,
 	s.month_used, (SELECT count(*) FROM egress e WHERE e.subuser_id = s.id AND e.day_key = s.day_key),
 	s.expires_at, s.allow_ips, s.created_at, s.updated_at, s.deleted_at, s.seq,
-	coalesce(bal.products, '{}'), coalesce(bal.available, '{}'), coalesce(bal.used, '{}')
+	coalesce(bal.products, '{}'), coalesce(bal.available, '{}'), coalesce(bal.used, '{}'), s.funding,
+	coalesce(pl.products, '{}'), coalesce(pl.bytes, '{}')
 	FROM subusers s LEFT JOIN LATERAL (
 		SELECT array_agg(b.product ORDER BY b.product) AS products,
 			array_agg(b.available ORDER BY b.product) AS available,
 			array_agg(b.used ORDER BY b.product) AS used
-		FROM balances b WHERE b.subuser_id = s.id) bal ON true`
+		FROM balances b WHERE b.subuser_id = s.id) bal ON true
+	LEFT JOIN LATERAL (
+		SELECT array_agg(p.product) AS products, array_agg(p.bytes) AS bytes
+		FROM pools p WHERE s.funding = 'shared' AND p.reseller_id = s.reseller_id) pl ON true`
 
 // subUserRow is a scanned row before its password is opened.
 type subUserRow struct {
@@ -38,17 +42,24 @@ type subUserRow struct {
 func scanSubUser(row pgx.Row) (subUserRow, error) {
 	u := &subgate.SubUser{}
 	var sealed []byte
-	var status string
-	var ips, products []string
-	var available, used []int64
+	var status, funding string
+	var ips, products, poolProducts []string
+	var available, used, poolBytes []int64
 	l, w := &u.Limits, &u.Usage
 	err := row.Scan(&u.ID, &u.Hash, &u.ResellerID, &u.Username, &sealed, &u.Name, &u.Note, &u.Email,
 		&u.DashboardPasswordHash, &u.PrivatePool, &status, &l.Daily, &l.Monthly, &l.Lifetime,
 		&l.UsageCap, &l.IPUsageCap, &l.MaxConcurrency, &w.DayKey, &w.Day, &w.MonthKey,
 		&w.Month, &w.IPsUsed, &u.ExpiresAt, &ips, &u.CreatedAt, &u.UpdatedAt, &u.DeletedAt, &u.Seq,
-		&products, &available, &used)
+		&products, &available, &used, &funding, &poolProducts, &poolBytes)
 	if err != nil {
 		return subUserRow{}, err
+	}
+	u.Funding = subgate.Funding(funding)
+	if u.Shared() {
+		u.Pool = make(map[subgate.Product]int64, len(poolProducts))
+		for i, p := range poolProducts {
+			u.Pool[subgate.Product(p)] = poolBytes[i]
+		}
 	}
 	if len(available) != len(products) || len(used) != len(products) {
 		return subUserRow{}, fmt.Errorf("sub-user %d: balances changed while read", u.ID)
@@ -214,20 +225,30 @@ func (s *Store) CreateSubUser(ctx context.Context, u *subgate.SubUser, initial m
 	if len(u.AllowIPs) == 0 {
 		u.AllowIPs = nil
 	}
+	if u.Shared() {
+		r, err := s.Reseller(ctx, u.ResellerID)
+		if err != nil {
+			return err
+		}
+		u.Pool = r.Pools
+	}
 	return nil
 }
 
 func insertSubUser(ctx context.Context, tx pgx.Tx, u *subgate.SubUser, sealed []byte, created time.Time) error {
 	l := u.Limits
+	if u.Funding == "" {
+		u.Funding = subgate.FundingAllocated
+	}
 	err := tx.QueryRow(ctx, `INSERT INTO subusers (hash, reseller_id, username, password, name, note, email,
 			dashboard_password_hash, private_pool, status, limit_daily, limit_monthly, limit_lifetime,
 			limit_usage_cap, limit_ip_usage_cap, limit_max_concurrency, expires_at, allow_ips,
-			created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19)
+			created_at, updated_at, funding)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19, $20)
 		RETURNING id`,
 		u.Hash, u.ResellerID, u.Username, sealed, u.Name, u.Note, u.Email, u.DashboardPasswordHash, u.PrivatePool,
 		string(u.Status), l.Daily, l.Monthly, l.Lifetime, l.UsageCap, l.IPUsageCap, l.MaxConcurrency,
-		dbTimePtr(u.ExpiresAt), prefixStrings(u.AllowIPs), created).Scan(&u.ID)
+		dbTimePtr(u.ExpiresAt), prefixStrings(u.AllowIPs), created, string(u.Funding)).Scan(&u.ID)
 	switch {
 	case uniqueViolation(err, "subusers_username_live"):
 		return subgate.Errorf(subgate.ECONFLICT, "username %s is taken", u.Username)
@@ -281,14 +302,16 @@ func (s *Store) UpdateSubUser(ctx context.Context, scope subgate.Scope, id int64
 	}
 	var out *subgate.SubUser
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := s.lockSubUser(ctx, tx, scope, id); err != nil {
+		u, err := s.lockSubUser(ctx, tx, scope, id)
+		if err != nil {
 			return err
 		}
 		args := append(args, dbTime(at), id)
 		sets := append(sets, fmt.Sprintf("updated_at = $%d", len(args)-1))
+		steps := append(switchFunding(u, upd.Funding, dbTime(at)), step{sql: `UPDATE subusers SET ` + strings.Join(sets, ", ") +
+			fmt.Sprintf(` WHERE id = $%d`, len(args)), args: args})
 		var seq int64
-		err := runSteps(ctx, tx, append([]step{{sql: `UPDATE subusers SET ` + strings.Join(sets, ", ") +
-			fmt.Sprintf(` WHERE id = $%d`, len(args)), args: args}}, seqSteps(id, &seq)...)...)
+		err = runSteps(ctx, tx, append(steps, seqSteps(id, &seq)...)...)
 		if uniqueViolation(err, "subusers_username_live") {
 			return subgate.Errorf(subgate.ECONFLICT, "username %s is taken", *upd.Username)
 		}

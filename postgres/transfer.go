@@ -55,6 +55,9 @@ func (s *Store) Transfer(ctx context.Context, t subgate.Transfer) (*subgate.SubU
 			out = u
 			return nil
 		}
+		if u.Shared() {
+			return subgate.NoOwnBalance()
+		}
 		var steps []step
 		if t.Bytes >= 0 {
 			steps = give(u, t, at)

@@ -32,7 +32,7 @@ func (s *Store) UpdateSubUserTraffic(ctx context.Context, scope subgate.Scope, i
 			return err
 		}
 		if first == nil {
-			if err := s.updateWithTraffic(ctx, tx, u, sets, args, target, key, at, now); err != nil {
+			if err := s.updateWithTraffic(ctx, tx, u, sets, args, upd.Funding, target, key, at, now); err != nil {
 				if uniqueViolation(err, "subusers_username_live") {
 					return subgate.Errorf(subgate.ECONFLICT, "username %s is taken", *upd.Username)
 				}
@@ -48,12 +48,19 @@ func (s *Store) UpdateSubUserTraffic(ctx context.Context, scope subgate.Scope, i
 // updateWithTraffic runs the SET of the field changes, the give or take and
 // the change sequence in one round trip.
 func (s *Store) updateWithTraffic(ctx context.Context, tx pgx.Tx, u *subgate.SubUser, sets []string, args []any,
-	target subgate.TrafficTarget, key string, at, now time.Time) error {
+	funding *subgate.Funding, target subgate.TrafficTarget, key string, at, now time.Time) error {
 	args = append(append([]any{}, args...), dbTime(at), u.ID)
 	sets = append(append([]string{}, sets...), fmt.Sprintf("updated_at = $%d", len(args)-1))
-	steps := []step{{sql: `UPDATE subusers SET ` + strings.Join(sets, ", ") + fmt.Sprintf(` WHERE id = $%d`, len(args)), args: args}}
 	t := subgate.Transfer{SubUserID: u.ID, Product: target.Product,
 		Bytes: target.Available - u.Traffic[target.Product].Available, IdempotencyKey: key}
+	if err := subgate.ValidateFundingSwitch(u.Funding, funding, "traffic", t.Bytes != 0); err != nil {
+		return err
+	}
+	if u.Shared() && t.Bytes != 0 {
+		return subgate.NoOwnBalance()
+	}
+	steps := append(switchFunding(u, funding, now),
+		step{sql: `UPDATE subusers SET ` + strings.Join(sets, ", ") + fmt.Sprintf(` WHERE id = $%d`, len(args)), args: args})
 	switch {
 	case t.Bytes > 0:
 		steps = append(steps, give(u, t, now)...)

@@ -62,7 +62,7 @@ func (s *Store) Audit(ctx context.Context, resellerID int64) (map[subgate.Produc
 			WHERE s.reseller_id = ?1 AND l.expires_at > ?2 GROUP BY l.product`, false,
 			func(p string, a, _ int64, _ string) { line(p).Leased = a }},
 		{`SELECT product, sum(bytes), 0, kind FROM ledger WHERE reseller_id = ?1 AND ?2 = ?2 GROUP BY product, kind`, true,
-			func(p string, a, _ int64, kind string) { addLedgerSum(line(p), subgate.LedgerKind(kind), a) }},
+			func(p string, a, _ int64, kind string) { line(p).AddLedger(subgate.LedgerKind(kind), a) }},
 	}
 	for _, st := range steps {
 		if err := scan(st.query, st.fn, st.withKind); err != nil {
@@ -74,24 +74,4 @@ func (s *Store) Audit(ctx context.Context, resellerID int64) (map[subgate.Produc
 		out[p] = *l
 	}
 	return out, nil
-}
-
-func addLedgerSum(l *subgate.AuditLine, kind subgate.LedgerKind, n int64) {
-	switch kind {
-	case subgate.LedgerCredit:
-		l.Credited += n
-		l.LedgerPool += n
-	case subgate.LedgerDebit:
-		l.Debited += n
-		l.LedgerPool -= n
-	case subgate.LedgerGive:
-		l.LedgerPool -= n
-		l.LedgerAvailable += n
-	case subgate.LedgerTake, subgate.LedgerReturn:
-		l.LedgerPool += n
-		l.LedgerAvailable -= n
-	case subgate.LedgerUsage:
-		l.LedgerAvailable -= n
-		l.LedgerUsed += n
-	}
 }

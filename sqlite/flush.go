@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/subgate/subgate"
@@ -38,6 +39,7 @@ type owner struct {
 	resellerID int64
 	deleted    bool
 	found      bool
+	shared     bool
 }
 
 type flush struct {
@@ -45,6 +47,7 @@ type flush struct {
 	tx     *wtx
 	b      subgate.UsageBatch
 	owners map[int64]owner
+	dry    []int64 // resellers whose pool this batch emptied
 }
 
 func (f *flush) apply(ctx context.Context) error {
@@ -67,6 +70,12 @@ func (f *flush) apply(ctx context.Context) error {
 	if err := f.returnDeleted(ctx); err != nil {
 		return err
 	}
+	slices.Sort(f.dry)
+	for _, r := range slices.Compact(f.dry) {
+		if err := wakeShared(ctx, f.tx, r); err != nil {
+			return err
+		}
+	}
 	return f.renew(ctx)
 }
 
@@ -76,11 +85,12 @@ func (f *flush) owner(ctx context.Context, id int64) (owner, error) {
 	}
 	var o owner
 	var deleted sql.NullInt64
-	err := f.tx.QueryRowContext(ctx, `SELECT reseller_id, deleted_at FROM subusers WHERE id = ?`, id).Scan(&o.resellerID, &deleted)
+	var funding string
+	err := f.tx.QueryRowContext(ctx, `SELECT reseller_id, deleted_at, funding FROM subusers WHERE id = ?`, id).Scan(&o.resellerID, &deleted, &funding)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return o, err
 	}
-	o.found, o.deleted = err == nil, deleted.Valid
+	o.found, o.deleted, o.shared = err == nil, deleted.Valid, subgate.Funding(funding) == subgate.FundingShared
 	f.owners[id] = o
 	return o, nil
 }
@@ -103,13 +113,16 @@ func (f *flush) item(ctx context.Context, it subgate.UsageItem) error {
 	if err := f.shrinkLease(ctx, it.SubUserID, it.Product, it.Bytes); err != nil {
 		return err
 	}
+	if o.shared {
+		return f.sharedItem(ctx, it, o)
+	}
 	var available int64
 	err = f.tx.QueryRowContext(ctx, `SELECT available FROM balances WHERE subuser_id = ? AND product = ?`,
 		it.SubUserID, string(it.Product)).Scan(&available)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
-	charged := min(it.Bytes, available)
+	charged, over := subgate.Charge(available, it.Bytes)
 	hour := subgate.HourOf(it.Hour)
 	if charged > 0 {
 		if _, err := f.tx.ExecContext(ctx, `UPDATE balances SET available = available - ?1, used = used + ?1
@@ -127,16 +140,57 @@ func (f *flush) item(ctx context.Context, it subgate.UsageItem) error {
 	if err := addHourlyLedger(ctx, f.tx, row, unixNano(hour)); err != nil {
 		return err
 	}
-	row.kind, row.bytes = subgate.LedgerOverdraft, it.Bytes-charged
+	row.kind, row.bytes = subgate.LedgerOverdraft, over
 	if err := addHourlyLedger(ctx, f.tx, row, unixNano(hour)); err != nil {
 		return err
 	}
-	return f.countWindows(ctx, it, charged)
+	return f.countWindows(ctx, it, charged, -charged)
+}
+
+// sharedItem charges a shared sub-user's usage straight from its reseller's
+// pool to its used bytes; usage past the pool is overdraft, not charged. A
+// pool this empties wakes every shared sub-user of the reseller.
+func (f *flush) sharedItem(ctx context.Context, it subgate.UsageItem, o owner) error {
+	var pool int64
+	err := f.tx.QueryRowContext(ctx, `SELECT bytes FROM pools WHERE reseller_id = ? AND product = ?`, o.resellerID, string(it.Product)).Scan(&pool)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	charged, over := subgate.Charge(pool, it.Bytes)
+	hour := subgate.HourOf(it.Hour)
+	if charged > 0 {
+		if err := takeFromPool(ctx, f.tx, o.resellerID, it.Product, charged); err != nil {
+			return err
+		}
+		if _, err := f.tx.ExecContext(ctx, `INSERT INTO balances (subuser_id, product, used) VALUES (?1, ?2, ?3)
+			ON CONFLICT (subuser_id, product) DO UPDATE SET used = used + excluded.used`, it.SubUserID, string(it.Product), charged); err != nil {
+			return err
+		}
+		if _, err := f.tx.ExecContext(ctx, `INSERT INTO usage_hourly (subuser_id, hour, product, reseller_id, bytes) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (subuser_id, hour, product) DO UPDATE SET bytes = bytes + excluded.bytes`,
+			it.SubUserID, hour.Unix(), string(it.Product), o.resellerID, charged); err != nil {
+			return err
+		}
+		if pool == charged {
+			f.dry = append(f.dry, o.resellerID)
+		}
+	}
+	row := ledgerRow{resellerID: o.resellerID, subUserID: it.SubUserID, product: it.Product}
+	row.kind, row.bytes = subgate.LedgerPoolUsage, charged
+	if err := addHourlyLedger(ctx, f.tx, row, unixNano(hour)); err != nil {
+		return err
+	}
+	row.kind, row.bytes = subgate.LedgerOverdraft, over
+	if err := addHourlyLedger(ctx, f.tx, row, unixNano(hour)); err != nil {
+		return err
+	}
+	// The row's total available is untouched: the bytes came from the pool.
+	return f.countWindows(ctx, it, charged, 0)
 }
 
 // countWindows adds usage to the day and month counters: a later window
 // restarts the counter, an earlier one (a late flush) is left alone.
-func (f *flush) countWindows(ctx context.Context, it subgate.UsageItem, charged int64) error {
+func (f *flush) countWindows(ctx context.Context, it subgate.UsageItem, charged, availableDelta int64) error {
 	d, m := f.b.Windows.DayKey(it.Hour), f.b.Windows.MonthKey(it.Hour)
 	_, err := f.tx.ExecContext(ctx, `UPDATE subusers SET
 		day_used = CASE WHEN day_key = ?1 THEN day_used + ?3 WHEN day_key < ?1 THEN ?3 ELSE day_used END,
@@ -144,8 +198,8 @@ func (f *flush) countWindows(ctx context.Context, it subgate.UsageItem, charged 
 		month_used = CASE WHEN month_key = ?2 THEN month_used + ?3 WHEN month_key < ?2 THEN ?3 ELSE month_used END,
 		month_key = max(month_key, ?2),
 		total_used = total_used + ?4,
-		total_available = total_available - ?4
-		WHERE id = ?5`, d, m, it.Bytes, charged, it.SubUserID)
+		total_available = total_available + ?6
+		WHERE id = ?5`, d, m, it.Bytes, charged, it.SubUserID, availableDelta)
 	return err
 }
 

@@ -30,13 +30,20 @@ func (s *Store) AcquireLease(ctx context.Context, r subgate.LeaseRequest) (int64
 		for _, b := range leased {
 			total += b
 		}
-		grant = subgate.LeaseGrant(u, r.Product, u.Usage.At(r.Windows, r.Now), leased[r.Product], total, r.Want, r.Now)
+		onSource := leased[r.Product]
+		if u.Shared() {
+			if onSource, err = poolLeased(ctx, tx, u.ResellerID, r.Product, r.Now); err != nil {
+				return err
+			}
+		}
+		grant = subgate.LeaseGrant(u, r.Product, u.Usage.At(r.Windows, r.Now), onSource, total, r.Want, r.Now)
 		if grant <= 0 {
 			return nil
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO leases (subuser_id, product, node, bytes, expires_at) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (subuser_id, product, node) DO UPDATE SET bytes = bytes + excluded.bytes, expires_at = excluded.expires_at`,
-			u.ID, string(r.Product), r.Node, grant, unixNano(r.Now.Add(r.TTL)))
+		_, err = tx.ExecContext(ctx, `INSERT INTO leases (subuser_id, product, node, bytes, expires_at, pool_reseller_id) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (subuser_id, product, node) DO UPDATE SET bytes = bytes + excluded.bytes, expires_at = excluded.expires_at,
+				pool_reseller_id = excluded.pool_reseller_id`,
+			u.ID, string(r.Product), r.Node, grant, unixNano(r.Now.Add(r.TTL)), subgate.PoolOf(u))
 		return err
 	})
 	if err != nil {

@@ -33,7 +33,7 @@ func addHourlyLedger(ctx context.Context, tx *wtx, l ledgerRow, hourNano int64) 
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO ledger (reseller_id, subuser_id, product, kind, bytes, created_at)
 		VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (subuser_id, product, kind, created_at) WHERE kind IN ('usage', 'overdraft')
+		ON CONFLICT (subuser_id, product, kind, created_at) WHERE kind IN ('usage', 'overdraft', 'pool_usage')
 		DO UPDATE SET bytes = bytes + excluded.bytes`,
 		l.resellerID, l.subUserID, string(l.product), string(l.kind), l.bytes, hourNano)
 	return err

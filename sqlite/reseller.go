@@ -166,6 +166,9 @@ func (s *Store) CreditPool(ctx context.Context, c subgate.PoolCredit) (*subgate.
 			if err := s.creditPool(ctx, tx, c); err != nil {
 				return err
 			}
+			if err := wakeShared(ctx, tx, c.ResellerID); err != nil {
+				return err
+			}
 		}
 		r, err = s.resellerWhere(ctx, tx, `id = ?`, c.ResellerID)
 		return err

@@ -19,19 +19,19 @@ const subUserColumns = `s.id, s.hash, s.reseller_id, s.username, s.password, s.n
 	s.dashboard_hash, s.private_pool, s.status, s.limit_daily, s.limit_monthly, s.limit_lifetime,
 	s.limit_usage_cap, s.limit_ip_cap, s.limit_conc, s.day_key, s.day_used, s.month_key, s.month_used,
 	s.expires_at, s.allow_ips, s.created_at, s.updated_at, s.deleted_at, s.seq,
-	(SELECT count(*) FROM egress e WHERE e.subuser_id = s.id AND e.day_key = s.day_key)`
+	(SELECT count(*) FROM egress e WHERE e.subuser_id = s.id AND e.day_key = s.day_key), s.funding`
 
 func (s *Store) scanSubUser(row interface{ Scan(...any) error }) (*subgate.SubUser, error) {
 	var u subgate.SubUser
 	var sealed []byte
-	var status, allow string
+	var status, allow, funding string
 	var expires, deleted sql.NullInt64
 	var created, updated int64
 	l, w := &u.Limits, &u.Usage
 	err := row.Scan(&u.ID, &u.Hash, &u.ResellerID, &u.Username, &sealed, &u.Name, &u.Note, &u.Email,
 		&u.DashboardPasswordHash, &u.PrivatePool, &status, &l.Daily, &l.Monthly, &l.Lifetime,
 		&l.UsageCap, &l.IPUsageCap, &l.MaxConcurrency, &w.DayKey, &w.Day, &w.MonthKey, &w.Month,
-		&expires, &allow, &created, &updated, &deleted, &u.Seq, &w.IPsUsed)
+		&expires, &allow, &created, &updated, &deleted, &u.Seq, &w.IPsUsed, &funding)
 	if err != nil {
 		return nil, err
 	}
@@ -40,7 +40,7 @@ func (s *Store) scanSubUser(row interface{ Scan(...any) error }) (*subgate.SubUs
 		return nil, err
 	}
 	u.Password = string(pw)
-	u.Status = subgate.Status(status)
+	u.Status, u.Funding = subgate.Status(status), subgate.Funding(funding)
 	u.ExpiresAt, u.DeletedAt = timePtr(expires), timePtr(deleted)
 	u.CreatedAt, u.UpdatedAt = fromNano(created), fromNano(updated)
 	u.AllowIPs = parsePrefixes(allow)
@@ -88,7 +88,10 @@ func (s *Store) querySubUsers(ctx context.Context, q querier, query string, args
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	return list, fillTraffic(ctx, q, list)
+	if err := fillTraffic(ctx, q, list); err != nil {
+		return nil, err
+	}
+	return list, fillPools(ctx, q, list)
 }
 
 // fillTraffic loads the balances of a few sub-users in one query.
@@ -274,15 +277,18 @@ func (s *Store) insertSubUser(ctx context.Context, tx *wtx, u *subgate.SubUser, 
 	if u.Status == "" {
 		u.Status = subgate.StatusActive
 	}
+	if u.Funding == "" {
+		u.Funding = subgate.FundingAllocated
+	}
 	now := unixNano(s.now())
 	l := u.Limits
 	res, err = tx.ExecContext(ctx, `INSERT INTO subusers (hash, reseller_id, username, password, name, note, email,
 		dashboard_hash, private_pool, status, limit_daily, limit_monthly, limit_lifetime, limit_usage_cap,
-		limit_ip_cap, limit_conc, expires_at, allow_ips, total_available, created_at, updated_at, seq)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		limit_ip_cap, limit_conc, expires_at, allow_ips, total_available, created_at, updated_at, seq, funding)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		u.Hash, u.ResellerID, u.Username, sealed, u.Name, u.Note, u.Email, u.DashboardPasswordHash, u.PrivatePool,
 		string(u.Status), l.Daily, l.Monthly, l.Lifetime, l.UsageCap, l.IPUsageCap, l.MaxConcurrency,
-		nullTime(u.ExpiresAt), formatPrefixes(u.AllowIPs), initialTotal, now, now, seq)
+		nullTime(u.ExpiresAt), formatPrefixes(u.AllowIPs), initialTotal, now, now, seq, string(u.Funding))
 	if isUnique(err) {
 		// The unique username index decides; the pre-check only names the cause.
 		if taken := usernameTaken(ctx, tx, u.Username, 0); taken != nil {
@@ -382,7 +388,11 @@ func touch(ctx context.Context, tx *wtx, id int64, at time.Time) error {
 func (s *Store) UpdateSubUser(ctx context.Context, scope subgate.Scope, id int64, upd subgate.SubUserUpdate, at time.Time) (*subgate.SubUser, error) {
 	var out *subgate.SubUser
 	err := s.update(ctx, func(tx *wtx) error {
-		if _, err := s.liveSubUser(ctx, tx, scope, id); err != nil {
+		u, err := s.liveSubUser(ctx, tx, scope, id)
+		if err != nil {
+			return err
+		}
+		if err := s.switchFunding(ctx, tx, u, upd.Funding); err != nil {
 			return err
 		}
 		set, args, err := s.updateSet(ctx, tx, id, upd)

@@ -24,6 +24,9 @@ func (s *Store) Transfer(ctx context.Context, t subgate.Transfer) (*subgate.SubU
 			out = u
 			return nil
 		}
+		if u.Shared() {
+			return subgate.NoOwnBalance()
+		}
 		now := s.now()
 		switch {
 		case t.Bytes > 0:

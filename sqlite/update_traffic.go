@@ -27,10 +27,20 @@ func (s *Store) UpdateSubUserTraffic(ctx context.Context, scope subgate.Scope, i
 			return err
 		}
 		if !replay {
+			delta := target.Available - u.Traffic[target.Product].Available
+			if err := subgate.ValidateFundingSwitch(u.Funding, upd.Funding, "traffic", delta != 0); err != nil {
+				return err
+			}
+			if err := s.switchFunding(ctx, tx, u, upd.Funding); err != nil {
+				return err
+			}
 			if err := s.applyFields(ctx, tx, id, upd); err != nil {
 				return err
 			}
-			switch delta := target.Available - u.Traffic[target.Product].Available; {
+			if u.Shared() && delta != 0 {
+				return subgate.NoOwnBalance()
+			}
+			switch {
 			case delta > 0:
 				err = s.give(ctx, tx, u.ResellerID, u.ID, target.Product, delta, key)
 			case delta < 0:

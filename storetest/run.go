@@ -45,6 +45,7 @@ func Run(t *testing.T, open func(t *testing.T) subgate.Store) {
 		{"UpdateTraffic", updateTrafficTests},
 		{"StaticIPOnce", staticIPOnceTests},
 		{"StoredRoutes", storedRoutesTests},
+		{"Shared", sharedTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
