@@ -286,17 +286,19 @@ func (e *env) reseller(name string, res int64) (int64, string) {
 
 // subUser is the part of a sub-user answer tests look at.
 type subUser struct {
-	ID       int64
-	Hash     string
-	Username string
-	Password string
-	Status   string
-	Traffic  map[string]struct{ Available, Used int64 }
-	Limits   map[string]int64
-	Limited  bool
-	Expired  bool
-	Note     string
-	Name     string
+	ID        int64
+	Hash      string
+	Username  string
+	Password  string
+	Status    string
+	Funding   string
+	Remaining map[string]int64
+	Traffic   map[string]struct{ Available, Used int64 }
+	Limits    map[string]int64
+	Limited   bool
+	Expired   bool
+	Note      string
+	Name      string
 	// ExpiresAt is a pointer so null is visible.
 	ExpiresAt *string  `json:"expires_at"`
 	AllowIPs  []string `json:"allow_ips"`

@@ -24,17 +24,21 @@ type subUserJSON struct {
 	Email       string                              `json:"email"`
 	PrivatePool float64                             `json:"private_pool"`
 	Status      subgate.Status                      `json:"status"`
+	Funding     subgate.Funding                     `json:"funding"`
 	Traffic     map[subgate.Product]subgate.Traffic `json:"traffic"`
-	Available   int64                               `json:"available"` // over all products
-	Used        int64                               `json:"used"`
-	Limits      subgate.Limits                      `json:"limits"`
-	Usage       subgate.WindowUsage                 `json:"usage"`
-	Limited     bool                                `json:"limited"`
-	Expired     bool                                `json:"expired"`
-	ExpiresAt   *time.Time                          `json:"expires_at"`
-	AllowIPs    []string                            `json:"allow_ips"`
-	CreatedAt   time.Time                           `json:"created_at"`
-	UpdatedAt   time.Time                           `json:"updated_at"`
+	// Remaining is, for a shared sub-user, what it may still use per
+	// product: the smallest of the pool and its limits.
+	Remaining map[subgate.Product]int64 `json:"remaining,omitempty"`
+	Available int64                     `json:"available"` // over all products
+	Used      int64                     `json:"used"`
+	Limits    subgate.Limits            `json:"limits"`
+	Usage     subgate.WindowUsage       `json:"usage"`
+	Limited   bool                      `json:"limited"`
+	Expired   bool                      `json:"expired"`
+	ExpiresAt *time.Time                `json:"expires_at"`
+	AllowIPs  []string                  `json:"allow_ips"`
+	CreatedAt time.Time                 `json:"created_at"`
+	UpdatedAt time.Time                 `json:"updated_at"`
 }
 
 func (s *Server) subUserJSON(u *subgate.SubUser) subUserJSON {
@@ -47,9 +51,14 @@ func (s *Server) subUserJSON(u *subgate.SubUser) subUserJSON {
 	for _, p := range u.AllowIPs {
 		ips = append(ips, p.String())
 	}
+	var remaining map[subgate.Product]int64
+	if u.Shared() {
+		remaining = u.Remaining(u.Usage)
+	}
 	return subUserJSON{
 		ID: u.ID, Hash: u.Hash, ResellerID: u.ResellerID, Username: u.Username, Password: u.Password,
 		Name: u.Name, Note: u.Note, Email: u.Email, PrivatePool: u.PrivatePool, Status: u.Status,
+		Funding: u.Funding, Remaining: remaining,
 		Traffic: traffic, Available: u.TotalAvailable(), Used: u.TotalUsed(), Limits: u.Limits,
 		Usage: u.Usage, Limited: u.Limited(now), Expired: u.Expired(now), ExpiresAt: u.ExpiresAt,
 		AllowIPs: ips, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
@@ -67,6 +76,7 @@ type subUserCreateIn struct {
 	DashboardPassword string                    `json:"dashboard_password"`
 	PrivatePool       float64                   `json:"private_pool"`
 	Status            subgate.Status            `json:"status"`
+	Funding           subgate.Funding           `json:"funding"`
 	Limits            subgate.Limits            `json:"limits"`
 	ExpiresAt         *string                   `json:"expires_at"`
 	AllowIPs          []string                  `json:"allow_ips"`
@@ -84,7 +94,7 @@ func (s *Server) createSubUser(ctx context.Context, r *request) (response, error
 	c := subgate.SubUserCreate{
 		Username: in.Username, Password: in.Password, Name: in.Name, Note: in.Note, Email: in.Email,
 		DashboardPassword: in.DashboardPassword, PrivatePool: in.PrivatePool, Status: in.Status,
-		Limits: in.Limits, Traffic: in.Traffic,
+		Funding: in.Funding, Limits: in.Limits, Traffic: in.Traffic,
 	}
 	var err error
 	if in.ExpiresAt != nil {
@@ -216,17 +226,18 @@ func (l *limitsPatch) apply(cur subgate.Limits) subgate.Limits {
 // subUserPatchIn is the body of PATCH /v1/subusers/{ref}: absent fields are
 // left alone; expires_at null clears the expiry.
 type subUserPatchIn struct {
-	Username          *string         `json:"username"`
-	Password          *string         `json:"password"`
-	Name              *string         `json:"name"`
-	Note              *string         `json:"note"`
-	Email             *string         `json:"email"`
-	DashboardPassword *string         `json:"dashboard_password"`
-	PrivatePool       *float64        `json:"private_pool"`
-	Status            *subgate.Status `json:"status"`
-	Limits            *limitsPatch    `json:"limits"`
-	ExpiresAt         json.RawMessage `json:"expires_at"`
-	AllowIPs          *[]string       `json:"allow_ips"`
+	Username          *string          `json:"username"`
+	Password          *string          `json:"password"`
+	Name              *string          `json:"name"`
+	Note              *string          `json:"note"`
+	Email             *string          `json:"email"`
+	DashboardPassword *string          `json:"dashboard_password"`
+	PrivatePool       *float64         `json:"private_pool"`
+	Status            *subgate.Status  `json:"status"`
+	Funding           *subgate.Funding `json:"funding"`
+	Limits            *limitsPatch     `json:"limits"`
+	ExpiresAt         json.RawMessage  `json:"expires_at"`
+	AllowIPs          *[]string        `json:"allow_ips"`
 }
 
 func (s *Server) updateSubUser(ctx context.Context, r *request) (response, error) {
@@ -237,6 +248,7 @@ func (s *Server) updateSubUser(ctx context.Context, r *request) (response, error
 	upd := subgate.SubUserUpdate{
 		Username: in.Username, Password: in.Password, Name: in.Name, Note: in.Note, Email: in.Email,
 		DashboardPassword: in.DashboardPassword, PrivatePool: in.PrivatePool, Status: in.Status,
+		Funding: in.Funding,
 	}
 	if err := patchExpiry(&upd, in.ExpiresAt); err != nil {
 		return response{}, err

@@ -197,13 +197,19 @@ func (f *flusher) collect(now time.Time, final bool) *subgate.UsageBatch {
 		for _, bal := range a.balances {
 			bal.drainLocked()
 		}
+		used := map[subgate.Product]bool{}
 		for k, n := range a.pending {
 			b.Items = append(b.Items, subgate.UsageItem{SubUserID: id, Product: k.product, Hour: time.Unix(k.hour, 0).UTC(), Bytes: n})
+			used[k.product] = true
 		}
 		clear(a.pending)
 		idle := len(a.sessions) == 0
+		shared := a.user.Shared()
 		for p, bal := range a.balances {
-			if final || (idle && now.Sub(a.idleSince) >= idleRelease) {
+			// A shared sub-user's lease that went unused since the last
+			// flush goes back at once: it holds bytes of a pool others draw on.
+			quiet := shared && !used[p] && bal.reserved.Load() == 0
+			if final || quiet || (idle && now.Sub(a.idleSince) >= idleRelease) {
 				if n := bal.releasable(now); n > 0 {
 					a.release[p] += n
 				}

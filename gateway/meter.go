@@ -192,6 +192,12 @@ func (b *balance) leaseWant(step int64) int64 {
 	a.mu.Unlock()
 	now := a.m.g.now()
 	budget := u.Budget(b.product, u.Usage.At(a.m.g.cfg.Windows, now))
+	if u.Shared() {
+		// Many sub-users share one pool: a lease starts small and grows
+		// while it is used, so that connections which barely use theirs
+		// do not hold the pool from the others.
+		return max(min(budget/8, maxLease, max(2*b.lastGrant.Load(), sharedFirstLease)), step)
+	}
 	return max(min(budget/8, maxLease), minLease, step)
 }
 
@@ -273,7 +279,7 @@ func (b *balance) maybeRefill() {
 // chain, leasing more from the store when the chain is dry. A nil balance
 // comes with the refusal that ends the connection.
 func (s *session) reserve(want int64) (*balance, int64, *refusal) {
-	var wait time.Time
+	var wait, settle time.Time
 	for {
 		now := s.g.now()
 		for _, b := range s.chain {
@@ -293,6 +299,9 @@ func (s *session) reserve(want int64) (*balance, int64, *refusal) {
 		// Other connections' steps in flight may hand bytes back: the end
 		// of a budget is only reached once they have settled (a step lasts
 		// at most stepTime).
+		if s.poolBusy(&settle) {
+			continue
+		}
 		if s.othersInFlight() >= minWorthWaiting {
 			now := time.Now()
 			if wait.IsZero() {
@@ -409,18 +418,7 @@ func (a *account) exhaustedFor(s *session) *refusal {
 	if err := f.flushLocked(ctx, false); err != nil {
 		g.log.Warn("flush before explaining an exhausted budget failed", "err", err)
 	}
-	held := map[subgate.Product]int64{}
-	a.mu.Lock()
-	for p, b := range a.balances {
-		held[p] = b.reserved.Load() + b.avail.Load()
-	}
-	a.mu.Unlock()
-	a.mu.Lock()
-	pending := a.pendingLocked()
-	a.mu.Unlock()
-	for p, n := range held {
-		pending[p] += n
-	}
+	pending := a.spentHere()
 	fresh, err := g.cfg.Store.SubUser(ctx, 0, strconv.FormatInt(a.id, 10))
 	f.mu.Unlock()
 
@@ -450,6 +448,26 @@ func (a *account) exhaustedFor(s *session) *refusal {
 	return r
 }
 
+// spentHere is what this node has spent of the sub-user's balances and the
+// store does not know yet: usage not flushed, then the bytes it holds
+// (steps in flight, unreserved lease). Held bytes are read first, the
+// reverse of the order settle moves them in, so no byte is missed.
+func (a *account) spentHere() map[subgate.Product]int64 {
+	held := map[subgate.Product]int64{}
+	a.mu.Lock()
+	for p, b := range a.balances {
+		held[p] = b.reserved.Load() + b.avail.Load()
+	}
+	a.mu.Unlock()
+	a.mu.Lock()
+	pending := a.pendingLocked()
+	a.mu.Unlock()
+	for p, n := range held {
+		pending[p] += n
+	}
+	return pending
+}
+
 func (s *session) chainDry(now time.Time) bool {
 	for _, b := range s.chain {
 		if !b.dry(now) || b.avail.Load() > 0 {
@@ -466,7 +484,11 @@ func addPending(u *subgate.SubUser, pending map[subgate.Product]int64) {
 	}
 	for p, n := range pending {
 		t := u.Traffic[p]
-		t.Available -= n
+		if u.Shared() {
+			u.Pool[p] -= n
+		} else {
+			t.Available -= n
+		}
 		t.Used += n
 		u.Traffic[p] = t
 		u.Usage.Day += n

@@ -147,11 +147,16 @@ func TestUsageAndIPsUsed(t *testing.T) {
 	if created.UsageCap != 0 || created.IPUsageCap != -1 {
 		t.Fatalf("defaults: %s", resp.Body)
 	}
-	id := strconv.FormatInt(created.ID, 10)
-	if _, err := env.Svc.Give(context.Background(), subgate.Principal{ResellerID: env.Reseller.ID}, id, subgate.ProductAny, subgate.BytesPerGB, ""); err != nil {
+	// A 9Proxy sub-user draws on the reseller's pool: nothing is given to it.
+	u, err := env.Svc.SubUser(context.Background(), env.Admin, strconv.FormatInt(created.ID, 10))
+	if err != nil {
 		t.Fatal(err)
 	}
+	if u.Funding != subgate.FundingShared {
+		t.Fatalf("created funded %q, want shared", u.Funding)
+	}
 	env.RecordUsage(t, created.ID, subgate.ProductAny, 123_456, env.Svc.Now())
+	env.CheckInvariant(t, env.Reseller.ID)
 	got := dialecttest.JSON[listResponse](t, c.do(t, "GET", "get-list", "keyword=metered", ""))
 	if len(got.Result.Items) != 1 || got.Result.Items[0].DataUsed != 123_456 || got.Result.Items[0].IPUsed != 1 {
 		t.Fatalf("usage: %+v", got.Result.Items)

@@ -47,8 +47,9 @@ func (req *writeRequest) ref() (string, error) {
 	return strconv.FormatInt(id, 10), nil
 }
 
-// create adds a sub-user. 9Proxy sub-users carry no traffic of their own;
-// traffic is given through another API.
+// create adds a sub-user. 9Proxy sub-users draw on the main account's
+// traffic (shared funding), bounded by usage_cap, so one works on the
+// gateway as soon as it exists.
 func (h *handler) create(w http.ResponseWriter, r *http.Request, p subgate.Principal) {
 	var req writeRequest
 	if err := jsonhttp.Decode(r, &req); err != nil {
@@ -86,7 +87,8 @@ func (req *writeRequest) create() (subgate.SubUserCreate, error) {
 	if err != nil {
 		return c, err
 	}
-	c = subgate.SubUserCreate{Username: *req.UserName, Password: *req.UseKey, Status: status, Limits: limits}
+	c = subgate.SubUserCreate{Username: *req.UserName, Password: *req.UseKey, Status: status, Limits: limits,
+		Funding: subgate.FundingShared}
 	if req.Note != nil {
 		c.Note = *req.Note
 	}
