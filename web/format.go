@@ -116,6 +116,7 @@ var ledgerKinds = map[subgate.LedgerKind]string{
 	subgate.LedgerReturn: "returned to the pool", subgate.LedgerUsage: "used (that hour)",
 	subgate.LedgerOverdraft: "used beyond the balance (not charged)",
 	subgate.LedgerCredit:    "pool credited", subgate.LedgerDebit: "pool debited",
+	subgate.LedgerPoolUsage: "used from the shared pool (that hour)",
 }
 
 func ledgerKind(k subgate.LedgerKind) string {

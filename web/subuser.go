@@ -155,7 +155,8 @@ func (s *Server) setPassword(w http.ResponseWriter, r *http.Request, sess *sessi
 	s.done(w, r, u, "password")
 }
 
-// updateSettings saves name, note, limits, expiry and the IP allow-list.
+// updateSettings saves name, note, limits, expiry, the IP allow-list and
+// the funding mode.
 func (s *Server) updateSettings(w http.ResponseWriter, r *http.Request, sess *session) {
 	ctx, f := r.Context(), r.PostForm
 	cur, err := s.svc.SubUser(ctx, sess.principal, r.PathValue("ref"))
@@ -183,6 +184,11 @@ func (s *Server) updateSettings(w http.ResponseWriter, r *http.Request, sess *se
 		return
 	}
 	upd.ExpiresAt = &exp
+	if f.Has("funding") {
+		if funding := subgate.Funding(f.Get("funding")); funding != cur.Funding {
+			upd.Funding = &funding
+		}
+	}
 	u, err := s.svc.UpdateSubUser(ctx, sess.principal, itoa(cur.ID), upd)
 	if err != nil {
 		s.actionFailed(w, r, sess, err)
@@ -265,7 +271,7 @@ func settingsForm(u *subgate.SubUser, pg *page) map[string]string {
 		"limits.daily": gbInput(u.Limits.Daily), "limits.monthly": gbInput(u.Limits.Monthly),
 		"limits.lifetime": gbInput(u.Limits.Lifetime), "limits.usage_cap": gbInput(u.Limits.UsageCap),
 		"limits.ip_usage_cap": countInput(u.Limits.IPUsageCap), "limits.max_concurrency": countInput(u.Limits.MaxConcurrency),
-		"allow_ips": allowIPsInput(u.AllowIPs),
+		"allow_ips": allowIPsInput(u.AllowIPs), "funding": string(u.Funding),
 	}
 	if pg.Form != nil && pg.Form.Get("form") == "settings" {
 		for k := range m {

@@ -24,6 +24,9 @@ type subUserRow struct {
 	Limited bool
 	Expired bool
 	Traffic []trafficRow // products it has or had traffic of
+	// Remaining is, for a shared sub-user, what it may still use per
+	// product (the smallest of the pool and its limits), where not zero.
+	Remaining []trafficRow
 }
 
 func (s *Server) row(u *subgate.SubUser) subUserRow {
@@ -32,6 +35,14 @@ func (s *Server) row(u *subgate.SubUser) subUserRow {
 	for _, p := range subgate.Products {
 		if t := u.Traffic[p]; t.Available != 0 || t.Used != 0 {
 			row.Traffic = append(row.Traffic, trafficRow{p, t.Available, t.Used})
+		}
+	}
+	if u.Shared() {
+		left := u.Remaining(u.Usage.At(s.svc.Windows, now))
+		for _, p := range subgate.Products {
+			if left[p] > 0 {
+				row.Remaining = append(row.Remaining, trafficRow{Product: p, Available: left[p]})
+			}
 		}
 	}
 	return row
@@ -170,7 +181,7 @@ func subUserCreateForm(f url.Values) (subgate.SubUserCreate, error) {
 		Username: strings.TrimSpace(f.Get("username")), Password: strings.TrimSpace(f.Get("password")),
 		Name: strings.TrimSpace(f.Get("name")), Note: strings.TrimSpace(f.Get("note")),
 		Email: f.Get("email"), DashboardPassword: f.Get("dashboard_password"),
-		Traffic: map[subgate.Product]int64{},
+		Funding: subgate.Funding(f.Get("funding")), Traffic: map[subgate.Product]int64{},
 	}
 	var err error
 	for _, p := range subgate.Products {

@@ -32,7 +32,7 @@ type ledgerPageView struct {
 
 func (a *app) ledger(ctx context.Context, args []string) error {
 	cmd := a.newCommand("ledger", ledgerUsage)
-	kind := cmd.fs.String("kind", "", "only this movement: credit, debit, give, take, return, usage or overdraft")
+	kind := cmd.fs.String("kind", "", "only this movement: credit, debit, give, take, return, usage, overdraft or pool_usage")
 	product := cmd.fs.String("product", "", "only this product: res, dc, stc, mob or *")
 	subuser := cmd.fs.String("subuser", "", "only this sub-user `REF`: id, hash or username")
 	before := cmd.fs.Int64("before", 0, "only entries with a smaller id (the previous page's last)")

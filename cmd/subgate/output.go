@@ -25,6 +25,8 @@ type subUserView struct {
 	Name      string                 `json:"name"`
 	Note      string                 `json:"note"`
 	Status    string                 `json:"status"`
+	Funding   string                 `json:"funding"`
+	Remaining map[string]int64       `json:"remaining"`
 	Traffic   map[string]trafficView `json:"traffic"`
 	Available int64                  `json:"available"`
 	Used      int64                  `json:"used"`
@@ -60,9 +62,9 @@ func newTable(w io.Writer) *tabwriter.Writer {
 
 func printSubUsers(w io.Writer, page subUserPageView) error {
 	t := newTable(w)
-	fmt.Fprintln(t, "ID\tUSERNAME\tSTATUS\tAVAILABLE\tUSED\tLIMITED\tNAME\tCREATED")
+	fmt.Fprintln(t, "ID\tUSERNAME\tSTATUS\tFUNDING\tAVAILABLE\tUSED\tLIMITED\tNAME\tCREATED")
 	for _, u := range page.Items {
-		fmt.Fprintf(t, "%d\t%s\t%s\t%s\t%s\t%t\t%s\t%s\n", u.ID, u.Username, u.Status,
+		fmt.Fprintf(t, "%d\t%s\t%s\t%s\t%s\t%s\t%t\t%s\t%s\n", u.ID, u.Username, u.Status, u.Funding,
 			formatBytes(u.Available), formatBytes(u.Used), u.Limited, u.Name, u.CreatedAt.Format(time.DateOnly))
 	}
 	if err := t.Flush(); err != nil {
@@ -85,6 +87,7 @@ func printSubUser(w io.Writer, u subUserView) error {
 	row("username", u.Username)
 	row("password", u.Password)
 	row("status", u.Status)
+	row("funding", u.Funding)
 	if u.Name != "" {
 		row("name", u.Name)
 	}
@@ -99,6 +102,12 @@ func printSubUser(w io.Writer, u subUserView) error {
 	}
 	row("available", formatBytes(u.Available))
 	row("used", formatBytes(u.Used))
+	// A shared sub-user may still use the smallest of the pool and its limits.
+	for _, p := range sortedKeys(u.Remaining) {
+		if v := u.Remaining[p]; v != 0 {
+			row("remaining "+p, formatBytes(v))
+		}
+	}
 	for _, k := range sortedKeys(u.Limits) {
 		if v := u.Limits[k]; v != 0 {
 			if k == "ip_usage_cap" || k == "max_concurrency" {

@@ -18,8 +18,9 @@ Commands:
   show <ref>                show one sub-user (ref: id, hash or username)
   update <ref>              change name, note, limits, expiry…
   delete <ref>              delete; unused traffic returns to the pool
-  give <ref> <amount>       move traffic from the pool to the sub-user
-  take <ref> <amount>       move unused traffic back to the pool
+  give <ref> <amount>       move traffic from the pool to the sub-user (allocated only)
+  take <ref> <amount>       move unused traffic back to the pool (allocated only)
+  funding <ref> <mode>      switch between allocated and shared funding
   disable <ref>             disable (live proxy connections are cut)
   enable <ref>              enable
   passwd <ref> [password]   set the proxy password (generated when left out)
@@ -35,7 +36,7 @@ func (a *app) subuser(ctx context.Context, args []string) error {
 		"create": a.subuserCreate, "list": a.subuserList, "show": a.subuserShow,
 		"update": a.subuserUpdate, "delete": a.subuserDelete, "give": a.subuserGive,
 		"take": a.subuserTake, "disable": a.subuserDisable, "enable": a.subuserEnable,
-		"passwd": a.subuserPasswd, "usage": a.subuserUsage,
+		"passwd": a.subuserPasswd, "usage": a.subuserUsage, "funding": a.subuserFunding,
 		"ips": a.subuserIPs, "allocate-ips": a.subuserAllocateIPs, "release-ips": a.subuserReleaseIPs,
 	})
 }
@@ -95,8 +96,10 @@ func parseTraffic(specs []string) (map[string]int64, error) {
 }
 
 func (a *app) subuserCreate(ctx context.Context, args []string) error {
-	cmd := a.newCommand("subuser create", "Usage: subgate subuser create <username> [flags]\n\nCreates a sub-user; --traffic gives it traffic from the pool at once.")
+	cmd := a.newCommand("subuser create", "Usage: subgate subuser create <username> [flags]\n\nCreates a sub-user; --traffic gives it traffic from the pool at once.\n"+
+		"With --funding shared it has no traffic of its own and draws on the pool, bounded by its limits.")
 	password := cmd.fs.String("password", "", "proxy password (generated when empty)")
+	funding := cmd.fs.String("funding", "", "allocated (default: traffic is given to it) or shared (it draws on the pool)")
 	name := cmd.fs.String("name", "", "display name")
 	note := cmd.fs.String("note", "", "free-text note")
 	expires := cmd.fs.String("expires", "", "expiry as RFC 3339 time, e.g. 2026-12-31T23:59:59Z")
@@ -115,7 +118,7 @@ func (a *app) subuserCreate(ctx context.Context, args []string) error {
 		return err
 	}
 	body := map[string]any{"username": pos[0], "limits": limits.set(cmd.fs), "traffic": tr}
-	for k, v := range map[string]string{"password": *password, "name": *name, "note": *note, "expires_at": *expires} {
+	for k, v := range map[string]string{"password": *password, "name": *name, "note": *note, "expires_at": *expires, "funding": *funding} {
 		if v != "" {
 			body[k] = v
 		}
@@ -234,6 +237,17 @@ func (a *app) subuserUpdate(ctx context.Context, args []string) error {
 		body["limits"] = l
 	}
 	return cmd.subuserRefCall(ctx, "PATCH", pos[0], "", body)
+}
+
+func (a *app) subuserFunding(ctx context.Context, args []string) error {
+	cmd := a.newCommand("subuser funding", "Usage: subgate subuser funding <id|hash|username> <allocated|shared> [flags]\n\n"+
+		"Switches the funding mode. To shared: the sub-user's available traffic returns to the pool and it\n"+
+		"draws on the pool from then on. To allocated: it starts with no traffic; give it some.")
+	pos, err := cmd.parse(args, 2, "a sub-user id, hash or username and a mode")
+	if err != nil {
+		return err
+	}
+	return cmd.subuserRefCall(ctx, "PATCH", pos[0], "", map[string]any{"funding": pos[1]})
 }
 
 func (a *app) subuserDelete(ctx context.Context, args []string) error {
