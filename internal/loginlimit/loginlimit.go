@@ -78,6 +78,8 @@ type Limiter struct {
 	pairs    *table[pairKey]
 	accounts *table[uint64]
 	trusted  map[pairKey]time.Time // latest success of a source and account
+
+	nextTrustSweep time.Time // no scan of a full trusted map before this
 }
 
 // pairKey is a source and an account (hashed: names are any length).
@@ -194,14 +196,17 @@ func (l *Limiter) trustedLocked(k pairKey, now time.Time) bool {
 	return ok && now.Sub(t) < l.limits.Trust
 }
 
-// trustLocked remembers a success; a full map drops expired entries, then
-// arbitrary ones, to stay bounded.
+// trustLocked remembers a success; a full map drops expired entries (one
+// scan a second at most), then arbitrary ones, to stay bounded.
 func (l *Limiter) trustLocked(k pairKey, now time.Time) {
 	if _, ok := l.trusted[k]; !ok && len(l.trusted) >= l.limits.Max {
-		for old, t := range l.trusted {
-			if now.Sub(t) >= l.limits.Trust {
-				delete(l.trusted, old)
+		if !now.Before(l.nextTrustSweep) {
+			for old, t := range l.trusted {
+				if now.Sub(t) >= l.limits.Trust {
+					delete(l.trusted, old)
+				}
 			}
+			l.nextTrustSweep = now.Add(time.Second)
 		}
 		for old := range l.trusted {
 			if len(l.trusted) < l.limits.Max {
