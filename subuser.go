@@ -429,6 +429,9 @@ const (
 	SortUsed      SubUserSort = "used"
 	SortAvailable SubUserSort = "available"
 	SortStatus    SubUserSort = "status"
+	SortUsageCap  SubUserSort = "usage_cap"
+	SortIPCap     SubUserSort = "ip_usage_cap"
+	SortIPUsed    SubUserSort = "ip_used" // egress IPs recorded in the stored day window
 )
 
 // SubUserFilter selects and orders a page of sub-users.
@@ -452,9 +455,9 @@ func (f *SubUserFilter) Validate() error {
 	switch f.Sort {
 	case "":
 		f.Sort = SortID
-	case SortID, SortUsername, SortCreatedAt, SortUsed, SortAvailable, SortStatus:
+	case SortID, SortUsername, SortCreatedAt, SortUsed, SortAvailable, SortStatus, SortUsageCap, SortIPCap, SortIPUsed:
 	default:
-		return Invalidf("sort", "must be one of id, username, created_at, used, available, status")
+		return Invalidf("sort", "must be one of id, username, created_at, used, available, status, usage_cap, ip_usage_cap, ip_used")
 	}
 	if f.Status != "" && f.Status != StatusActive && f.Status != StatusDisabled && f.Status != StatusBlocked {
 		return Invalidf("status", "must be active, disabled or blocked")

@@ -34,6 +34,10 @@ var sortKeys = map[subgate.SubUserSort]struct {
 	subgate.SortStatus:    {"s.status", fromSubUsers},
 	subgate.SortUsed:      {"t.used", fromTotals},
 	subgate.SortAvailable: {"t.available", fromTotals},
+	// 9Proxy's orders, rarely used, walk the rows without an index.
+	subgate.SortUsageCap: {"s.limit_usage_cap", fromSubUsers},
+	subgate.SortIPCap:    {"s.limit_ip_usage_cap", fromSubUsers},
+	subgate.SortIPUsed:   {"(SELECT count(*) FROM egress e WHERE e.subuser_id = s.id AND e.day_key = s.day_key)", fromSubUsers},
 }
 
 // cursorValue is the cursor's sort value as the column's Go type;
@@ -42,7 +46,7 @@ func cursorValue(c storeutil.Cursor) (any, error) {
 	switch c.Sort {
 	case subgate.SortID:
 		return c.ID, nil
-	case subgate.SortUsed, subgate.SortAvailable:
+	case subgate.SortUsed, subgate.SortAvailable, subgate.SortUsageCap, subgate.SortIPCap, subgate.SortIPUsed:
 		return c.N, nil
 	case subgate.SortCreatedAt:
 		t, err := time.Parse(time.RFC3339Nano, c.T)

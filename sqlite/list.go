@@ -10,9 +10,13 @@ import (
 	"github.com/subgate/subgate/internal/storeutil"
 )
 
-// sortColumns maps list orders to columns; each has an index per reseller
-// and one across resellers, both over live rows and ending in id.
+// sortColumns maps list orders to columns; each but the limit and egress
+// orders (9Proxy's, rarely used) has an index per reseller and one across
+// resellers, both over live rows and ending in id.
 var sortColumns = map[subgate.SubUserSort]string{
+	subgate.SortUsageCap:  "s.limit_usage_cap",
+	subgate.SortIPCap:     "s.limit_ip_cap",
+	subgate.SortIPUsed:    "(SELECT count(*) FROM egress e WHERE e.subuser_id = s.id AND e.day_key = s.day_key)",
 	subgate.SortID:        "s.id",
 	subgate.SortUsername:  "s.username",
 	subgate.SortCreatedAt: "s.created_at",

@@ -40,7 +40,8 @@ func listFixture(e *env) (*subgate.Reseller, []*subgate.SubUser) {
 	now := time.Now()
 	for i, sp := range specs {
 		u := &subgate.SubUser{ResellerID: r.ID, Hash: subgate.NewHash(), Username: sp.username, Password: "pw12345",
-			Name: sp.name, Note: sp.note, Status: sp.status}
+			Name: sp.name, Note: sp.note, Status: sp.status,
+			Limits: subgate.Limits{UsageCap: int64(i%4) * 1000, IPUsageCap: int64(i % 3)}}
 		initial := map[subgate.Product]int64{}
 		if sp.give > 0 {
 			initial[res] = sp.give
@@ -50,7 +51,12 @@ func listFixture(e *env) (*subgate.Reseller, []*subgate.SubUser) {
 		}
 		e.must(e.s.CreateSubUser(e.ctx, u, initial, ""))
 		if sp.used > 0 {
-			e.flush("node", now, []subgate.UsageItem{use(u.ID, res, now, sp.used)}, nil)
+			b := subgate.UsageBatch{ID: subgate.NewHash(), Node: "node", Now: now, LeaseTTL: time.Minute,
+				Items: []subgate.UsageItem{use(u.ID, res, now, sp.used)}}
+			for k := range i % 3 {
+				b.Egress = append(b.Egress, subgate.EgressUse{SubUserID: u.ID, Key: fmt.Sprint("203.0.113.", k)})
+			}
+			e.must(e.s.FlushUsage(e.ctx, b))
 		}
 		out = append(out, u)
 	}
@@ -87,6 +93,12 @@ func expectOrder(list []*subgate.SubUser, s subgate.SubUserSort, desc bool) []in
 			return u.TotalUsed(), ""
 		case subgate.SortAvailable:
 			return u.TotalAvailable(), ""
+		case subgate.SortUsageCap:
+			return u.Limits.UsageCap, ""
+		case subgate.SortIPCap:
+			return u.Limits.IPUsageCap, ""
+		case subgate.SortIPUsed:
+			return u.Usage.IPsUsed, ""
 		}
 		return u.ID, ""
 	}
@@ -112,7 +124,7 @@ func (e *env) list(f subgate.SubUserFilter) *subgate.SubUserPage {
 }
 
 var allSorts = []subgate.SubUserSort{subgate.SortID, subgate.SortUsername, subgate.SortCreatedAt,
-	subgate.SortUsed, subgate.SortAvailable, subgate.SortStatus}
+	subgate.SortUsed, subgate.SortAvailable, subgate.SortStatus, subgate.SortUsageCap, subgate.SortIPCap, subgate.SortIPUsed}
 
 var listTests = []test{
 	{"SortsBothWays", func(t *testing.T, e *env) {

@@ -150,7 +150,7 @@ func (a *app) subuserList(ctx context.Context, args []string) error {
 	cmd := a.newCommand("subuser list", "Usage: subgate subuser list [flags]")
 	search := cmd.fs.String("search", "", "substring of username, name or note")
 	status := cmd.fs.String("status", "", "only this status: active, disabled or blocked")
-	sortBy := cmd.fs.String("sort", "", "id, username, created_at, used or available")
+	sortBy := cmd.fs.String("sort", "", "id, username, created_at, used, available, status, usage_cap, ip_usage_cap or ip_used")
 	order := cmd.fs.String("order", "", "asc or desc")
 	page := cmd.fs.Int("page", 0, "page number, from 1")
 	perPage := cmd.fs.Int("per-page", 0, "sub-users per page (default 50, at most 1000)")

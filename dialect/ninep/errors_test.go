@@ -73,7 +73,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"delete without id", "DELETE", "delete", "", ``, 400, "id"},
 		{"delete a missing sub-user", "DELETE", "delete", "", `{"id":999999}`, 404, ""},
 		{"delete with a bad query id", "DELETE", "delete", "id=abc", "", 400, "id"},
-		{"list with a bad sort", "GET", "get-list", "sort_by=use_key", "", 400, "sort_by"},
+		{"list with a bad sort", "GET", "get-list", "sort_by=password", "", 400, "sort_by"},
 		{"list with a bad order", "GET", "get-list", "order_by=up", "", 400, "order_by"},
 		{"list with a bad limit", "GET", "get-list", "limit=0", "", 400, "limit"},
 		{"list with a bad page", "GET", "get-list", "page=-1", "", 400, "page"},

@@ -1,7 +1,9 @@
 package ninep
 
 import (
+	"cmp"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/subgate/subgate"
@@ -14,11 +16,19 @@ const defaultLimit = 30
 // maxPage bounds page so page*limit cannot overflow.
 const maxPage = 1_000_000
 
-// sortFields maps 9Proxy's sort_by onto the orders the store keeps indexes for.
+// sortFields maps 9Proxy's sort_by onto the store's orders; use_key (the
+// proxy password, sealed in the store) is sorted here instead.
 var sortFields = map[string]subgate.SubUserSort{
 	"id": subgate.SortID, "user_name": subgate.SortUsername, "status": subgate.SortStatus,
-	"created_at": subgate.SortCreatedAt, "data_used": subgate.SortUsed,
+	"created_at": subgate.SortCreatedAt, "data_used": subgate.SortUsed, "usage_cap": subgate.SortUsageCap,
+	"ip_usage_cap": subgate.SortIPCap, "ip_used": subgate.SortIPUsed, "use_key": sortUseKey,
 }
+
+// sortUseKey marks the order the dialect sorts itself.
+const sortUseKey subgate.SubUserSort = "use_key"
+
+// maxUseKeySort bounds how many sub-users a use_key order reads to sort.
+const maxUseKeySort = 10_000
 
 type listResult struct {
 	Items      []item `json:"items"`
@@ -33,7 +43,12 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request, p subgate.Princip
 		h.failWith(w, r, err)
 		return
 	}
-	res, err := h.svc.SubUsers(r.Context(), p, f)
+	var res *subgate.SubUserPage
+	if f.Sort == sortUseKey {
+		res, err = h.byUseKey(r, p, f)
+	} else {
+		res, err = h.svc.SubUsers(r.Context(), p, f)
+	}
 	if err != nil {
 		h.failWith(w, r, err)
 		return
@@ -65,7 +80,7 @@ func listFilter(r *http.Request) (subgate.SubUserFilter, error) {
 	if s := q.Get("sort_by"); s != "" {
 		sort, ok := sortFields[s]
 		if !ok {
-			return f, subgate.Invalidf("sort_by", "%q is not supported here; use id, user_name, status, created_at or data_used", s)
+			return f, subgate.Invalidf("sort_by", "must be one of id, user_name, status, created_at, use_key, usage_cap, data_used, ip_usage_cap or ip_used")
 		}
 		f.Sort = sort
 	}
@@ -77,6 +92,38 @@ func listFilter(r *http.Request) (subgate.SubUserFilter, error) {
 		return f, subgate.Invalidf("order_by", "must be asc or desc")
 	}
 	return f, nil
+}
+
+// byUseKey answers a page in use_key order: the passwords are sealed in the
+// store, so the caller's matching sub-users (at most maxUseKeySort) are read
+// in id order and sorted here, ties by id.
+func (h *handler) byUseKey(r *http.Request, p subgate.Principal, f subgate.SubUserFilter) (*subgate.SubUserPage, error) {
+	all := []*subgate.SubUser{}
+	q := f
+	q.Sort, q.Desc, q.Limit, q.Offset, q.WithTotal = subgate.SortID, false, 1000, 0, false
+	for {
+		page, err := h.svc.SubUsers(r.Context(), p, q)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page.Items...)
+		if len(all) > maxUseKeySort {
+			return nil, subgate.Invalidf("sort_by", "use_key sorts at most %d sub-users; narrow the list with keyword", maxUseKeySort)
+		}
+		if page.Next == "" {
+			break
+		}
+		q.After = page.Next
+	}
+	slices.SortStableFunc(all, func(a, b *subgate.SubUser) int {
+		c := cmp.Or(cmp.Compare(a.Password, b.Password), cmp.Compare(a.ID, b.ID))
+		if f.Desc {
+			return -c
+		}
+		return c
+	})
+	from, to := min(f.Offset, len(all)), min(f.Offset+f.Limit, len(all))
+	return &subgate.SubUserPage{Items: all[from:to], Total: int64(len(all))}, nil
 }
 
 // intParam parses an optional integer query parameter within [lo, hi].

@@ -13,8 +13,12 @@
 //     status 3 (blocked) is read-only: it may be echoed back for a blocked
 //     sub-user, never set;
 //   - keyword matches the username (and, as everywhere in subgate, the note);
-//   - sort_by use_key, usage_cap, ip_usage_cap and ip_used are refused with
-//     400 rather than silently ignored;
+//   - sub-users created here are shared: they draw on the reseller's pool,
+//     bounded by usage_cap, and data_used follows their traffic;
+//   - every documented sort_by works; usage_cap and ip_usage_cap sort by the
+//     values shown (0 and -1 for no cap first); ip_used counts the stored
+//     day window; use_key is sorted by the dialect over at most 10,000
+//     matching sub-users (narrow larger lists with keyword);
 //   - errors are {"success":false,"message":"…","errors":[{"field":"…",
 //     "message":"…"}]} with 400 for bad input, 401, 404, 405 and 500.
 package ninep

@@ -168,8 +168,10 @@ func TestListOrderAndPages(t *testing.T) {
 	s := spec(t)
 	env := dialecttest.New(t)
 	c := &client{env: env, key: env.Reseller.APIToken}
-	for _, name := range []string{"carol", "alice", "bob"} {
-		if resp := c.do(t, "POST", "create", "", `{"user_name":"`+name+`","use_key":"secret1","status":1}`); resp.Status != 200 {
+	for i, name := range []string{"carol", "alice", "bob"} {
+		body := fmt.Sprintf(`{"user_name":%q,"use_key":"key_%c","status":1,"usage_cap":%d,"ip_usage_cap":%d}`,
+			name, 'z'-i, []int{5000, -1, 300}[i], []int{-1, 7, 2}[i])
+		if resp := c.do(t, "POST", "create", "", body); resp.Status != 200 {
 			t.Fatalf("%s: %s", name, resp.Body)
 		}
 	}
@@ -183,11 +185,19 @@ func TestListOrderAndPages(t *testing.T) {
 		return strings.Join(out, ",")
 	}
 	for query, want := range map[string]string{
-		"":                                 "bob,alice,carol", // id, newest first
-		"order_by=asc":                     "carol,alice,bob",
-		"sort_by=user_name&order_by=asc":   "alice,bob,carol",
-		"sort_by=user_name&limit=2&page=2": "alice",
-		"keyword=ali":                      "alice",
+		"":                                   "bob,alice,carol", // id, newest first
+		"order_by=asc":                       "carol,alice,bob",
+		"sort_by=user_name&order_by=asc":     "alice,bob,carol",
+		"sort_by=user_name&limit=2&page=2":   "alice",
+		"keyword=ali":                        "alice",
+		"sort_by=use_key&order_by=asc":       "bob,alice,carol",
+		"sort_by=use_key&limit=1&page=3":     "bob",
+		"sort_by=usage_cap&order_by=asc":     "alice,bob,carol",
+		"sort_by=ip_usage_cap&order_by=desc": "alice,bob,carol",
+		"sort_by=ip_used&order_by=asc":       "carol,alice,bob",
+		"sort_by=status&order_by=asc":        "carol,alice,bob",
+		"sort_by=created_at&order_by=asc":    "carol,alice,bob",
+		"sort_by=data_used":                  "bob,alice,carol",
 	} {
 		if got := names(query); got != want {
 			t.Errorf("%q: got %s, want %s", query, got, want)

@@ -31,6 +31,12 @@ func CursorAfter(u *subgate.SubUser, f subgate.SubUserFilter) Cursor {
 		c.N = u.TotalUsed()
 	case subgate.SortAvailable:
 		c.N = u.TotalAvailable()
+	case subgate.SortUsageCap:
+		c.N = u.Limits.UsageCap
+	case subgate.SortIPCap:
+		c.N = u.Limits.IPUsageCap
+	case subgate.SortIPUsed:
+		c.N = u.Usage.IPsUsed
 	}
 	return c
 }
