@@ -57,6 +57,14 @@ func TestSharedBudget(t *testing.T) {
 	if g := subgate.LeaseGrant(u, "res", subgate.WindowUsage{}, 800, 0, 1000, now); g != 200 {
 		t.Fatalf("grant with 800 of the pool leased elsewhere = %d, want 200", g)
 	}
+	big := &subgate.SubUser{Status: subgate.StatusActive, Funding: subgate.FundingShared,
+		Pool: map[subgate.Product]int64{"res": 160 << 20}}
+	if g := subgate.LeaseGrant(big, "res", subgate.WindowUsage{}, 0, 0, 64<<20, now); g != 10<<20 {
+		t.Fatalf("one grant on a pool = %d, want a sixteenth of it", g)
+	}
+	if g := subgate.LeaseGrant(big, "res", subgate.WindowUsage{}, 160<<20-1000, 0, 64<<20, now); g != 1000 {
+		t.Fatalf("the last bytes of a pool = %d, want all 1000", g)
+	}
 	u.Pool = map[subgate.Product]int64{}
 	r := u.Check("res", now, subgate.WindowUsage{})
 	if r == nil || r.Code != subgate.ReasonTrafficExhausted {

@@ -110,6 +110,13 @@ type UsagePoint struct {
 	Bytes     int64     `json:"bytes"`
 }
 
+// A grant on a shared pool takes at most 1/SharedLeaseShare of what is
+// unleased, and at least SharedLeaseFloor bytes when that much is free.
+const (
+	SharedLeaseShare = 16
+	SharedLeaseFloor = 64 << 10
+)
+
 // LeaseGrant decides how many bytes a lease on balance p may grow by. Both
 // stores call it inside the transaction that locks the sub-user row, so the
 // rule lives once. leasedOnBalance is the sum of live leases (all nodes) on
@@ -121,7 +128,13 @@ func LeaseGrant(u *SubUser, p Product, w WindowUsage, leasedOnBalance, leasedTot
 	if want <= 0 || u.DeletedAt != nil || u.Status != StatusActive || u.Expired(now) {
 		return 0
 	}
-	grant := min(want, u.source(p)-leasedOnBalance)
+	unleased := u.source(p) - leasedOnBalance
+	grant := min(want, unleased)
+	if u.Shared() {
+		// A pool is shared by many sub-users and nodes: one grant takes at
+		// most a slice of what is unleased, so it is never held by a few.
+		grant = min(grant, max(unleased/SharedLeaseShare, SharedLeaseFloor))
+	}
 	total := u.TotalUsed()
 	grant = minLeft(grant, u.Limits.Daily, w.Day+leasedTotal)
 	grant = minLeft(grant, u.Limits.Monthly, w.Month+leasedTotal)

@@ -192,12 +192,6 @@ func (b *balance) leaseWant(step int64) int64 {
 	a.mu.Unlock()
 	now := a.m.g.now()
 	budget := u.Budget(b.product, u.Usage.At(a.m.g.cfg.Windows, now))
-	if u.Shared() {
-		// Many sub-users share one pool: a lease starts small and grows
-		// while it is used, so that connections which barely use theirs
-		// do not hold the pool from the others.
-		return max(min(budget/8, maxLease, max(2*b.lastGrant.Load(), sharedFirstLease)), step)
-	}
 	return max(min(budget/8, maxLease), minLease, step)
 }
 

@@ -18,7 +18,7 @@ import (
 // pgSchema makes a fresh schema of the test database (SUBGATE_TEST_POSTGRES
 // overrides the URL), dropped at the end, and returns a URL confined to it
 // and a connection to the database.
-func pgSchema(t *testing.T) (string, *pgx.Conn) {
+func pgSchema(t testing.TB) (string, *pgx.Conn) {
 	t.Helper()
 	d := pgtest.NewSchema(t, "gateway_test_")
 	return d.URL, d.Admin
@@ -26,7 +26,7 @@ func pgSchema(t *testing.T) (string, *pgx.Conn) {
 
 // openPG opens a store on the URL's schema, closed at the end, whose
 // connections carry the application name app when it is not empty.
-func openPG(t *testing.T, schemaURL, app string) *postgres.Store {
+func openPG(t testing.TB, schemaURL, app string) *postgres.Store {
 	t.Helper()
 	u, _ := url.Parse(schemaURL)
 	if app != "" {
@@ -44,7 +44,7 @@ func openPG(t *testing.T, schemaURL, app string) *postgres.Store {
 }
 
 // pgStore opens a store on a fresh schema of the test database.
-func pgStore(t *testing.T) *postgres.Store {
+func pgStore(t testing.TB) *postgres.Store {
 	t.Helper()
 	schemaURL, _ := pgSchema(t)
 	return openPG(t, schemaURL, "")
@@ -53,20 +53,20 @@ func pgStore(t *testing.T) *postgres.Store {
 // shared is a store several gateway nodes share, a service on it and a
 // reseller with a credited pool.
 type shared struct {
-	t        *testing.T
+	t        testing.TB
 	store    subgate.Store
 	svc      *subgate.Service
 	reseller *subgate.Reseller
 }
 
 // sharedPG is a shared store on a fresh PostgreSQL schema.
-func sharedPG(t *testing.T) *shared {
+func sharedPG(t testing.TB) *shared {
 	t.Helper()
 	return sharedStore(t, pgStore(t))
 }
 
 // sharedStore puts a service and a reseller with 10 GB of any product on st.
-func sharedStore(t *testing.T, st subgate.Store) *shared {
+func sharedStore(t testing.TB, st subgate.Store) *shared {
 	t.Helper()
 	s := &shared{t: t, store: st, svc: subgate.NewService(st)}
 	r, err := s.svc.CreateReseller(context.Background(), admin, subgate.ResellerCreate{Name: "acme"})
@@ -119,7 +119,7 @@ func (s *shared) withService(c *gateway.Config) { c.Service = s.svc }
 
 // startNode starts a gateway on a loopback port of its own, with the
 // options applied in order, and shuts it down at the end.
-func startNode(t *testing.T, opts ...envOption) *gateway.Gateway {
+func startNode(t testing.TB, opts ...envOption) *gateway.Gateway {
 	t.Helper()
 	cfg := gateway.Config{ProxyAddr: "127.0.0.1:0", Logger: testLogger(), AllowPrivateTargets: true}
 	for _, o := range opts {

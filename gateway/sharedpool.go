@@ -14,9 +14,6 @@ import (
 const (
 	poolSettle     = 3 * time.Second
 	poolSettlePoll = 50 * time.Millisecond
-	// sharedFirstLease is the first lease on a pool; it doubles with each
-	// grant up to the usual bounds.
-	sharedFirstLease = 64 << 10
 )
 
 // poolBusy reports whether s should wait and ask again: its sub-user is

@@ -25,7 +25,7 @@ import (
 )
 
 // sharedSQLite is a shared store on a fresh SQLite file.
-func sharedSQLite(t *testing.T) *shared {
+func sharedSQLite(t testing.TB) *shared {
 	t.Helper()
 	c, _ := secret.New(testKey)
 	st, err := sqlite.Open(filepath.Join(t.TempDir(), "subgate.db"), c)
@@ -43,7 +43,7 @@ func sharedSQLite(t *testing.T) *shared {
 func TestSharedPoolRunsDryExactly(t *testing.T) {
 	cases := []struct {
 		name  string
-		open  func(t *testing.T) *shared
+		open  func(t testing.TB) *shared
 		nodes int
 	}{
 		{"sqlite", sharedSQLite, 1},
@@ -156,7 +156,7 @@ func sharedPoolRunsDry(t *testing.T, s *shared, nodeCount int) {
 func TestNinePSubUserWorksRightAfterCreate(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		open func(t *testing.T) *shared
+		open func(t testing.TB) *shared
 	}{{"sqlite", sharedSQLite}, {"postgres", sharedPG}} {
 		t.Run(tc.name, func(t *testing.T) { ninePSubUserWorks(t, tc.open(t)) })
 	}
