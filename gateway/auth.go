@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -249,7 +248,7 @@ func (g *Gateway) authenticate(user, pass string, hasCreds bool, ip netip.Addr) 
 		}
 		return nil, g.authFailed(ip, now, "proxy credentials required")
 	}
-	name, _, _ := strings.Cut(user, "-")
+	name := subgate.ProxyUsername(user)
 	secret := subgate.ProxySecret(pass) // '_' may be part of the password itself
 	u := g.creds.byUsername(name)
 	id := int64(0)
