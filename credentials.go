@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// Proxy credentials may carry targeting parameters, in the username (in one
-// of the syntaxes of proxystring.go: subgate's own, NetNut's, 9Proxy's,
-// Oxylabs') or, IPRoyal style, in the password
+// Proxy credentials may carry targeting parameters, in the username (in
+// subgate's own, NetNut's, 9Proxy's or Oxylabs' syntax, see
+// ParseProxyUsername) or, IPRoyal style, in the password
 // ("secret_country-us_session-abcd1234_lifetime-10m", '_' between settings).
 // Usernames cannot contain '-' and passwords cannot contain "_word-" (see
 // ValidateUsername and ValidateProxyPassword), so the split is unambiguous.
