@@ -162,3 +162,21 @@ func TestValidateUsernameExplainsDash(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// The gateway parses every connection's credentials once.
+func BenchmarkParseProxyCredentials(b *testing.B) {
+	for _, c := range []cred{
+		{"alice-country-us-session-abc123-ttl-10m", "pw12"},
+		{"alice-res_sc-us_california_losangeles-sid-123456", "pw12"},
+		{"customer-alice-cc-US-sessid-abc123-sesstime-10", "pw12"},
+		{"alice", "pw12_country-us_session-abcd1234_lifetime-10m"},
+	} {
+		b.Run(c.user, func(b *testing.B) {
+			for b.Loop() {
+				if _, _, _, err := subgate.ParseProxyCredentials(c.user, c.pass); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
