@@ -82,3 +82,19 @@ type PoolCredit struct {
 	Bytes          int64
 	IdempotencyKey string
 }
+
+// CheckTake refuses taking want bytes of product p from a balance holding
+// available bytes, leased of them held by live leases. Both stores answer
+// in these words.
+func CheckTake(p Product, available, leased, want int64) error {
+	if free := available - leased; want > free {
+		return Errorf(EINSUFFICIENT, "sub-user has %d bytes of %s that can be taken (%d leased), %d asked", max(free, 0), p, leased, want)
+	}
+	return nil
+}
+
+// PoolShort refuses moving bytes out of a pool that holds fewer. Both
+// stores answer in these words.
+func PoolShort(p Product) *Error {
+	return Errorf(EINSUFFICIENT, "not enough traffic in the %s pool", p)
+}

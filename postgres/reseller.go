@@ -203,5 +203,5 @@ func movePool(resellerID int64, p subgate.Product, delta int64) step {
 }
 
 func insufficientPool(p subgate.Product) error {
-	return subgate.Errorf(subgate.EINSUFFICIENT, "not enough traffic in the %s pool", p)
+	return subgate.PoolShort(p)
 }

@@ -90,8 +90,8 @@ func take(ctx context.Context, tx pgx.Tx, u *subgate.SubUser, t subgate.Transfer
 	if err != nil {
 		return nil, err
 	}
-	if free := u.Traffic[t.Product].Available - leased[t.Product]; b > free {
-		return nil, subgate.Errorf(subgate.EINSUFFICIENT, "sub-user has %d bytes of %s that can be taken", max(free, 0), t.Product)
+	if err := subgate.CheckTake(t.Product, u.Traffic[t.Product].Available, leased[t.Product], b); err != nil {
+		return nil, err
 	}
 	return append(addAvailable(u.ID, t.Product, -b), movePool(u.ResellerID, t.Product, b),
 		addLedger(subgate.LedgerEntry{ResellerID: u.ResellerID, SubUserID: u.ID, Product: t.Product,

@@ -4,13 +4,17 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/subgate/subgate"
+	"github.com/subgate/subgate/settle"
 )
 
-// FlushUsage implements subgate.Store.
+// FlushUsage implements subgate.Store: the rows are read, the settlement
+// rules (package settle) change them in memory, and the changes are
+// written, in one write transaction.
 func (s *Store) FlushUsage(ctx context.Context, b subgate.UsageBatch) error {
 	err := s.update(ctx, func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO usage_batches (id, applied_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`,
@@ -21,7 +25,7 @@ func (s *Store) FlushUsage(ctx context.Context, b subgate.UsageBatch) error {
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			return err // already applied
 		}
-		f := flush{s: s, tx: tx, b: b, owners: map[int64]owner{}}
+		f := flush{s: s, tx: tx, b: b}
 		return f.apply(ctx)
 	})
 	if err == nil {
@@ -34,32 +38,20 @@ func (s *Store) FlushUsage(ctx context.Context, b subgate.UsageBatch) error {
 // failed flush within seconds.
 const batchRetention = 7 * 24 * time.Hour
 
-// owner is what a flush needs to know about a sub-user row.
-type owner struct {
-	resellerID int64
-	deleted    bool
-	found      bool
-	shared     bool
-}
-
 type flush struct {
-	s      *Store
-	tx     *wtx
-	b      subgate.UsageBatch
-	owners map[int64]owner
-	dry    []int64 // resellers whose pool this batch emptied
+	s  *Store
+	tx *wtx
+	b  subgate.UsageBatch
 }
 
 func (f *flush) apply(ctx context.Context) error {
-	for _, it := range f.b.Items {
-		if err := f.item(ctx, it); err != nil {
-			return err
-		}
+	bk, err := f.load(ctx)
+	if err != nil {
+		return err
 	}
-	for _, r := range f.b.Release {
-		if err := f.release(ctx, r); err != nil {
-			return err
-		}
+	bk.Apply(f.b)
+	if err := f.write(ctx, bk); err != nil {
+		return err
 	}
 	for _, e := range f.b.Egress {
 		if _, err := f.tx.ExecContext(ctx, `INSERT INTO egress (subuser_id, day_key, key) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
@@ -67,11 +59,10 @@ func (f *flush) apply(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := f.returnDeleted(ctx); err != nil {
+	if err := f.returnDeleted(ctx, bk); err != nil {
 		return err
 	}
-	slices.Sort(f.dry)
-	for _, r := range slices.Compact(f.dry) {
+	for _, r := range bk.Dry() {
 		if err := wakeShared(ctx, f.tx, r); err != nil {
 			return err
 		}
@@ -79,146 +70,150 @@ func (f *flush) apply(ctx context.Context) error {
 	return f.renew(ctx)
 }
 
-func (f *flush) owner(ctx context.Context, id int64) (owner, error) {
-	if o, ok := f.owners[id]; ok {
-		return o, nil
+// load reads the batch's sub-user rows, their balances, the node's leases
+// on them and the pools their shared usage charges.
+func (f *flush) load(ctx context.Context) (*settle.Books, error) {
+	bk := settle.NewBooks()
+	ids := settle.SubUserIDs(f.b)
+	if len(ids) == 0 {
+		return bk, nil
 	}
-	var o owner
-	var deleted sql.NullInt64
-	var funding string
-	err := f.tx.QueryRowContext(ctx, `SELECT reseller_id, deleted_at, funding FROM subusers WHERE id = ?`, id).Scan(&o.resellerID, &deleted, &funding)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return o, err
+	in := make([]string, len(ids))
+	for i, id := range ids {
+		in[i] = strconv.FormatInt(id, 10)
 	}
-	o.found, o.deleted, o.shared = err == nil, deleted.Valid, subgate.Funding(funding) == subgate.FundingShared
-	f.owners[id] = o
-	return o, nil
+	list := "(" + strings.Join(in, ",") + ")"
+	q := raw(f.tx)
+	err := scanRows(ctx, q, `SELECT id, reseller_id, deleted_at IS NOT NULL, funding = 'shared', day_key, day_used, month_key, month_used
+		FROM subusers WHERE id IN `+list, nil, func(rows *sql.Rows) error {
+		var id int64
+		r := &settle.Row{}
+		err := rows.Scan(&id, &r.ResellerID, &r.Deleted, &r.Shared, &r.DayKey, &r.Day, &r.MonthKey, &r.Month)
+		bk.Rows[id] = r
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = scanRows(ctx, q, `SELECT subuser_id, product, available, used FROM balances WHERE subuser_id IN `+list, nil, func(rows *sql.Rows) error {
+		var k settle.BalanceKey
+		t := &subgate.Traffic{}
+		err := rows.Scan(&k.SubUserID, &k.Product, &t.Available, &t.Used)
+		bk.Balances[k] = t
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = scanRows(ctx, q, `SELECT subuser_id, product, bytes FROM leases WHERE node = ? AND subuser_id IN `+list, []any{f.b.Node}, func(rows *sql.Rows) error {
+		var k settle.BalanceKey
+		var n int64
+		err := rows.Scan(&k.SubUserID, &k.Product, &n)
+		bk.Leases[k] = n
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range bk.PoolsNeeded(f.b) {
+		var n int64
+		err := f.tx.QueryRowContext(ctx, `SELECT bytes FROM pools WHERE reseller_id = ? AND product = ?`, k.ResellerID, string(k.Product)).Scan(&n)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, err
+		}
+		bk.Pools[k] = n
+	}
+	return bk, nil
 }
 
-// shrinkLease takes up to n bytes off the node's lease and reports how many.
-func (f *flush) shrinkLease(ctx context.Context, id int64, p subgate.Product, n int64) error {
-	_, err := f.tx.ExecContext(ctx, `UPDATE leases SET bytes = max(bytes - ?, 0) WHERE subuser_id = ? AND product = ? AND node = ?`,
-		n, id, string(p), f.b.Node)
-	return err
+// scanRows calls fn for each row of a query.
+func scanRows(ctx context.Context, q querier, query string, args []any, fn func(*sql.Rows) error) error {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
-func (f *flush) item(ctx context.Context, it subgate.UsageItem) error {
-	if it.Bytes <= 0 {
-		return nil
-	}
-	o, err := f.owner(ctx, it.SubUserID)
-	if err != nil || !o.found {
-		return err // usage of an unknown sub-user has nowhere to go
-	}
-	if err := f.shrinkLease(ctx, it.SubUserID, it.Product, it.Bytes); err != nil {
-		return err
-	}
-	if o.shared {
-		return f.sharedItem(ctx, it, o)
-	}
-	var available int64
-	err = f.tx.QueryRowContext(ctx, `SELECT available FROM balances WHERE subuser_id = ? AND product = ?`,
-		it.SubUserID, string(it.Product)).Scan(&available)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return err
-	}
-	charged, over := subgate.Charge(available, it.Bytes)
-	hour := subgate.HourOf(it.Hour)
-	if charged > 0 {
-		if _, err := f.tx.ExecContext(ctx, `UPDATE balances SET available = available - ?1, used = used + ?1
-			WHERE subuser_id = ?2 AND product = ?3`, charged, it.SubUserID, string(it.Product)); err != nil {
-			return err
-		}
-		if _, err := f.tx.ExecContext(ctx, `INSERT INTO usage_hourly (subuser_id, hour, product, reseller_id, bytes) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (subuser_id, hour, product) DO UPDATE SET bytes = bytes + excluded.bytes`,
-			it.SubUserID, hour.Unix(), string(it.Product), o.resellerID, charged); err != nil {
+// write stores what the batch changed.
+func (f *flush) write(ctx context.Context, bk *settle.Books) error {
+	tx := f.tx
+	for k := range bk.DirtyBalances {
+		t := bk.Balances[k]
+		if _, err := tx.ExecContext(ctx, `UPDATE balances SET available = ?, used = ? WHERE subuser_id = ? AND product = ?`,
+			t.Available, t.Used, k.SubUserID, string(k.Product)); err != nil {
 			return err
 		}
 	}
-	row := ledgerRow{resellerID: o.resellerID, subUserID: it.SubUserID, product: it.Product}
-	row.kind, row.bytes = subgate.LedgerUsage, charged
-	if err := addHourlyLedger(ctx, f.tx, row, unixNano(hour)); err != nil {
-		return err
-	}
-	row.kind, row.bytes = subgate.LedgerOverdraft, over
-	if err := addHourlyLedger(ctx, f.tx, row, unixNano(hour)); err != nil {
-		return err
-	}
-	return f.countWindows(ctx, it, charged, -charged)
-}
-
-// sharedItem charges a shared sub-user's usage straight from its reseller's
-// pool to its used bytes; usage past the pool is overdraft, not charged. A
-// pool this empties wakes every shared sub-user of the reseller.
-func (f *flush) sharedItem(ctx context.Context, it subgate.UsageItem, o owner) error {
-	var pool int64
-	err := f.tx.QueryRowContext(ctx, `SELECT bytes FROM pools WHERE reseller_id = ? AND product = ?`, o.resellerID, string(it.Product)).Scan(&pool)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return err
-	}
-	charged, over := subgate.Charge(pool, it.Bytes)
-	hour := subgate.HourOf(it.Hour)
-	if charged > 0 {
-		if err := takeFromPool(ctx, f.tx, o.resellerID, it.Product, charged); err != nil {
+	for k, n := range bk.SharedUsed {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO balances (subuser_id, product, used) VALUES (?1, ?2, ?3)
+			ON CONFLICT (subuser_id, product) DO UPDATE SET used = used + excluded.used`, k.SubUserID, string(k.Product), n); err != nil {
 			return err
 		}
-		if _, err := f.tx.ExecContext(ctx, `INSERT INTO balances (subuser_id, product, used) VALUES (?1, ?2, ?3)
-			ON CONFLICT (subuser_id, product) DO UPDATE SET used = used + excluded.used`, it.SubUserID, string(it.Product), charged); err != nil {
+	}
+	for k, n := range bk.PoolCharged {
+		if err := takeFromPool(ctx, tx, k.ResellerID, k.Product, n); err != nil {
 			return err
 		}
-		if _, err := f.tx.ExecContext(ctx, `INSERT INTO usage_hourly (subuser_id, hour, product, reseller_id, bytes) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (subuser_id, hour, product) DO UPDATE SET bytes = bytes + excluded.bytes`,
-			it.SubUserID, hour.Unix(), string(it.Product), o.resellerID, charged); err != nil {
+	}
+	for id, r := range bk.Rows {
+		if _, err := tx.ExecContext(ctx, `UPDATE subusers SET day_key = ?, day_used = ?, month_key = ?, month_used = ?,
+			total_available = total_available + ?, total_used = total_used + ? WHERE id = ?`,
+			r.DayKey, r.Day, r.MonthKey, r.Month, r.AvailableDelta, r.UsedDelta, id); err != nil {
 			return err
 		}
-		if pool == charged {
-			f.dry = append(f.dry, o.resellerID)
+	}
+	for k := range bk.DirtyLeases {
+		if _, err := tx.ExecContext(ctx, `UPDATE leases SET bytes = ? WHERE subuser_id = ? AND product = ? AND node = ?`,
+			bk.Leases[k], k.SubUserID, string(k.Product), f.b.Node); err != nil {
+			return err
 		}
 	}
-	row := ledgerRow{resellerID: o.resellerID, subUserID: it.SubUserID, product: it.Product}
-	row.kind, row.bytes = subgate.LedgerPoolUsage, charged
-	if err := addHourlyLedger(ctx, f.tx, row, unixNano(hour)); err != nil {
-		return err
+	for kind, m := range map[subgate.LedgerKind]map[settle.HourKey]int64{
+		subgate.LedgerUsage: bk.Usage, subgate.LedgerPoolUsage: bk.PoolUsage, subgate.LedgerOverdraft: bk.Overdraft,
+	} {
+		for k, n := range m {
+			row := ledgerRow{resellerID: bk.Rows[k.SubUserID].ResellerID, subUserID: k.SubUserID, product: k.Product, kind: kind, bytes: n}
+			if err := addHourlyLedger(ctx, tx, row, unixNano(k.Hour)); err != nil {
+				return err
+			}
+			if kind == subgate.LedgerOverdraft {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO usage_hourly (subuser_id, hour, product, reseller_id, bytes) VALUES (?, ?, ?, ?, ?)
+				ON CONFLICT (subuser_id, hour, product) DO UPDATE SET bytes = bytes + excluded.bytes`,
+				k.SubUserID, k.Hour.Unix(), string(k.Product), row.resellerID, n); err != nil {
+				return err
+			}
+		}
 	}
-	row.kind, row.bytes = subgate.LedgerOverdraft, over
-	if err := addHourlyLedger(ctx, f.tx, row, unixNano(hour)); err != nil {
-		return err
+	for _, e := range bk.Returns {
+		if err := f.s.addLedger(ctx, tx, ledgerRow{resellerID: e.ResellerID, subUserID: e.SubUserID, product: e.Product,
+			kind: e.Kind, bytes: e.Bytes}); err != nil {
+			return err
+		}
 	}
-	// The row's total available is untouched: the bytes came from the pool.
-	return f.countWindows(ctx, it, charged, 0)
-}
-
-// countWindows adds usage to the day and month counters: a later window
-// restarts the counter, an earlier one (a late flush) is left alone.
-func (f *flush) countWindows(ctx context.Context, it subgate.UsageItem, charged, availableDelta int64) error {
-	d, m := f.b.Windows.DayKey(it.Hour), f.b.Windows.MonthKey(it.Hour)
-	_, err := f.tx.ExecContext(ctx, `UPDATE subusers SET
-		day_used = CASE WHEN day_key = ?1 THEN day_used + ?3 WHEN day_key < ?1 THEN ?3 ELSE day_used END,
-		day_key = max(day_key, ?1),
-		month_used = CASE WHEN month_key = ?2 THEN month_used + ?3 WHEN month_key < ?2 THEN ?3 ELSE month_used END,
-		month_key = max(month_key, ?2),
-		total_used = total_used + ?4,
-		total_available = total_available + ?6
-		WHERE id = ?5`, d, m, it.Bytes, charged, it.SubUserID, availableDelta)
-	return err
-}
-
-func (f *flush) release(ctx context.Context, r subgate.LeaseRelease) error {
-	if r.Bytes <= 0 {
-		return nil
+	keys, sums := bk.ReturnedToPools()
+	for _, k := range keys {
+		if err := addToPool(ctx, tx, k.ResellerID, k.Product, sums[k]); err != nil {
+			return err
+		}
 	}
-	if _, err := f.owner(ctx, r.SubUserID); err != nil {
-		return err
-	}
-	return f.shrinkLease(ctx, r.SubUserID, r.Product, r.Bytes)
+	return nil
 }
 
 // returnDeleted gives the pool back whatever a deleted sub-user touched by
-// this batch still holds beyond its live leases: released bytes, and bytes
-// of leases that expired without being released.
-func (f *flush) returnDeleted(ctx context.Context) error {
-	for id, o := range f.owners {
-		if !o.found || !o.deleted {
+// this batch still holds beyond its live leases: bytes of leases that
+// expired without being released.
+func (f *flush) returnDeleted(ctx context.Context, bk *settle.Books) error {
+	for id, r := range bk.Rows {
+		if !r.Deleted {
 			continue
 		}
 		u, err := f.s.loadSubUser(ctx, f.tx, id)

@@ -205,7 +205,5 @@ func takeFromPool(ctx context.Context, tx *wtx, resellerID int64, p subgate.Prod
 	if n, err := res.RowsAffected(); err != nil || n == 1 {
 		return err
 	}
-	var have int64
-	tx.QueryRowContext(ctx, `SELECT bytes FROM pools WHERE reseller_id = ? AND product = ?`, resellerID, string(p)).Scan(&have)
-	return subgate.Errorf(subgate.EINSUFFICIENT, "pool %s holds %d bytes, %d needed", p, have, b)
+	return subgate.PoolShort(p)
 }

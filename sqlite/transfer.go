@@ -52,9 +52,8 @@ func (s *Store) take(ctx context.Context, tx *wtx, u *subgate.SubUser, p subgate
 	if err != nil {
 		return err
 	}
-	if free := u.Traffic[p].Available - leased[p]; b > free {
-		return subgate.Errorf(subgate.EINSUFFICIENT, "sub-user has %d bytes of %s that can be taken (%d leased), %d asked",
-			max(free, 0), p, leased[p], b)
+	if err := subgate.CheckTake(p, u.Traffic[p].Available, leased[p], b); err != nil {
+		return err
 	}
 	if err := addAvailable(ctx, tx, u.ID, p, -b); err != nil {
 		return err

@@ -181,6 +181,19 @@ var sharedTests = []test{
 		}
 		CheckInvariant(t, e.s, r.ID)
 	}},
+	{"SameRefusalWordsInEveryStore", func(t *testing.T, e *env) {
+		r := e.reseller(map[subgate.Product]int64{res: 1000})
+		u := e.subUser(r.ID, map[subgate.Product]int64{res: 300})
+		e.lease("n", u.ID, res, 100, time.Minute, time.Now())
+		_, err := e.transfer(u, res, -250, "")
+		if want := subgate.CheckTake(res, 300, 100, 250); err == nil || err.Error() != want.Error() {
+			t.Fatalf("take said %v, want %v", err, want)
+		}
+		_, err = e.transfer(u, res, 800, "")
+		if err == nil || err.Error() != subgate.PoolShort(res).Error() {
+			t.Fatalf("give said %v, want %v", err, subgate.PoolShort(res))
+		}
+	}},
 	{"MixedFundingKeepsInvariant", func(t *testing.T, e *env) { mixedFunding(t, e, 200) }},
 }
 
