@@ -13,7 +13,8 @@ import (
 )
 
 // A sub-user made through one dialect is the same object in the others:
-// created in 9Proxy, given traffic in NetNut and IPRoyal, metered like the
+// created in 9Proxy (shared), switched to allocated, given traffic in NetNut
+// and IPRoyal, metered like the
 // gateway does, and its usage read back in all three, with the ledger and
 // the pool invariant checked along the way.
 func TestOneSubUserThroughEveryDialect(t *testing.T) {
@@ -44,6 +45,12 @@ func TestOneSubUserThroughEveryDialect(t *testing.T) {
 	created := dialecttest.JSON[struct{ Result struct{ ID int64 } }](t,
 		must(ninep("POST", "create", `{"user_name":"cross_user","use_key":"secret1","status":1,"usage_cap":3000000000}`), 200)).Result
 	id := strconv.FormatInt(created.ID, 10)
+	// A 9Proxy sub-user draws on the pool; NetNut and IPRoyal move traffic
+	// into a sub-user, so the reseller switches it to allocated first.
+	allocated := subgate.FundingAllocated
+	if _, err := env.Svc.UpdateSubUser(ctx, reseller, id, subgate.SubUserUpdate{Funding: &allocated}); err != nil {
+		t.Fatal(err)
+	}
 
 	// 2. Allocate 2 GB of res in NetNut; NetNut shows the hash IPRoyal uses.
 	nn := dialecttest.JSON[struct {
