@@ -190,8 +190,11 @@ func (s *Store) CreditPool(ctx context.Context, c subgate.PoolCredit) (*subgate.
 // row per product from its creation.
 func movePool(resellerID int64, p subgate.Product, delta int64) step {
 	return step{
+		// What stays after a give or a debit must still cover the live
+		// leases shared sub-users hold on the pool.
 		sql: `UPDATE pools SET bytes = bytes + $3
-			WHERE reseller_id = $1 AND product = $2 AND bytes + $3 >= 0`,
+			WHERE reseller_id = $1 AND product = $2 AND bytes + $3 >= CASE WHEN $3 >= 0 THEN 0 ELSE
+				(SELECT coalesce(sum(l.bytes), 0) FROM leases l WHERE l.pool_reseller_id = $1 AND l.product = $2 AND l.expires_at > now()) END`,
 		args: []any{resellerID, string(p), delta},
 		check: func(tag pgconn.CommandTag) error {
 			if tag.RowsAffected() == 0 {

@@ -82,6 +82,25 @@ func poolLeased(ctx context.Context, q querier, resellerID int64, p subgate.Prod
 	return n, err
 }
 
+// spendPool takes b bytes out of a pool for a give or a debit: what stays
+// must still cover the live leases shared sub-users hold on it, whose bytes
+// may already be on the wire.
+func (s *Store) spendPool(ctx context.Context, tx *wtx, resellerID int64, p subgate.Product, b int64) error {
+	leased, err := poolLeased(ctx, tx, resellerID, p, s.now())
+	if err != nil {
+		return err
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE pools SET bytes = bytes - ?1 WHERE reseller_id = ?2 AND product = ?3 AND bytes >= ?1 + ?4`,
+		b, resellerID, string(p), leased)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return err
+	}
+	return subgate.PoolShort(p)
+}
+
 // wakeShared gives every live shared sub-user of a reseller a new Seq after
 // its pool changed, so each gateway node re-checks them at once: a dry pool
 // cuts their tunnels, a credited one lets them in again.

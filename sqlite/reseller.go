@@ -180,7 +180,7 @@ func (s *Store) creditPool(ctx context.Context, tx *wtx, c subgate.PoolCredit) e
 	kind, amount := subgate.LedgerCredit, c.Bytes
 	if c.Bytes < 0 {
 		kind, amount = subgate.LedgerDebit, -c.Bytes
-		if err := takeFromPool(ctx, tx, c.ResellerID, c.Product, amount); err != nil {
+		if err := s.spendPool(ctx, tx, c.ResellerID, c.Product, amount); err != nil {
 			return err
 		}
 	} else if err := addToPool(ctx, tx, c.ResellerID, c.Product, amount); err != nil {

@@ -339,7 +339,7 @@ func (s *Store) give(ctx context.Context, tx *wtx, resellerID, id int64, p subga
 
 // moveFromPool is a give without the row's total.
 func (s *Store) moveFromPool(ctx context.Context, tx *wtx, resellerID, id int64, p subgate.Product, b int64, key string) error {
-	if err := takeFromPool(ctx, tx, resellerID, p, b); err != nil {
+	if err := s.spendPool(ctx, tx, resellerID, p, b); err != nil {
 		return err
 	}
 	if err := addBalance(ctx, tx, id, p, b); err != nil {

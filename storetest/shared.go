@@ -194,6 +194,22 @@ var sharedTests = []test{
 			t.Fatalf("give said %v, want %v", err, subgate.PoolShort(res))
 		}
 	}},
+	{"GivesLeaveSharedLeasesAlone", func(t *testing.T, e *env) {
+		r := e.reseller(map[subgate.Product]int64{res: 1000})
+		s := e.sharedUser(r.ID, subgate.Limits{})
+		a := e.subUser(r.ID, nil)
+		if g := e.lease("n", s.ID, res, 600, time.Minute, time.Now()); g != 600 {
+			t.Fatalf("lease = %d", g)
+		}
+		_, err := e.transfer(a, res, 401, "")
+		wantCode(t, err, subgate.EINSUFFICIENT)
+		_, err = e.s.CreditPool(e.ctx, subgate.PoolCredit{ResellerID: r.ID, Product: res, Bytes: -401})
+		wantCode(t, err, subgate.EINSUFFICIENT)
+		if _, err := e.transfer(a, res, 400, ""); err != nil {
+			t.Fatal(err)
+		}
+		CheckInvariant(t, e.s, r.ID)
+	}},
 	{"MixedFundingKeepsInvariant", func(t *testing.T, e *env) { mixedFunding(t, e, 200) }},
 }
 
