@@ -3,6 +3,7 @@ package subgate
 import (
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -221,19 +222,31 @@ func FormatSessionTTL(d time.Duration) string {
 	return strconv.FormatInt(int64(d/time.Second), 10) + "s"
 }
 
+// targetKeys are the targeting parameters ProxyTarget takes, in the order
+// it writes them.
+var targetKeys = []string{"product", "country", "state", "city", "session", "ttl"}
+
 // ProxyTarget checks targeting given as separate values (a CLI's flags, an
-// API's fields) exactly as the gateway would read it from credentials, and
-// returns it; field names the part that is wrong.
-func ProxyTarget(country, state, city, session, ttl string) (Target, error) {
-	user := TargetedUsername("u", Target{})
-	for _, kv := range [][2]string{{"country", country}, {"state", state}, {"city", city}, {"session", session}, {"ttl", ttl}} {
-		if kv[1] == "" {
+// API's query) exactly as the gateway would read it from a username, and
+// returns it; the error names the parameter that is wrong. Empty values are
+// left out; keys other than product, country, state, city, session and ttl
+// are refused.
+func ProxyTarget(params map[string]string) (Target, error) {
+	user := "u"
+	for _, k := range targetKeys {
+		v := params[k]
+		if v == "" {
 			continue
 		}
-		if strings.Contains(kv[1], "-") {
-			return Target{}, Invalidf(kv[0], "must not contain '-'")
+		if strings.Contains(v, "-") {
+			return Target{}, Invalidf(k, "must not contain '-'")
 		}
-		user += "-" + kv[0] + "-" + kv[1]
+		user += "-" + k + "-" + v
+	}
+	for k := range params {
+		if !slices.Contains(targetKeys, k) {
+			return Target{}, Invalidf(paramName(k), "is not a known parameter")
+		}
 	}
 	_, t, err := ParseProxyUsername(user)
 	return t, err

@@ -102,19 +102,24 @@ func TestTargetedCredentialsRoundTrip(t *testing.T) {
 }
 
 func TestProxyTarget(t *testing.T) {
-	got, err := subgate.ProxyTarget("UK", "", "london", "s1", "10m")
-	if err != nil || got != (subgate.Target{Country: "gb", City: "london", Session: "s1", SessionTTL: 10 * time.Minute}) {
+	got, err := subgate.ProxyTarget(map[string]string{"country": "UK", "city": "london", "session": "s1", "ttl": "10m", "product": "dc", "state": ""})
+	if err != nil || got != (subgate.Target{Product: subgate.ProductDatacenter, Country: "gb", City: "london", Session: "s1", SessionTTL: 10 * time.Minute}) {
 		t.Fatalf("ProxyTarget: %+v %v", got, err)
 	}
-	for _, tc := range []struct{ country, session, ttl, field string }{
-		{"usa", "", "", "country"},
-		{"us", "a-b", "", "session"},
-		{"us", "a!", "", "session"},
-		{"", "", "9d", "ttl"},
+	for _, tc := range []struct {
+		params map[string]string
+		field  string
+	}{
+		{map[string]string{"country": "usa"}, "country"},
+		{map[string]string{"session": "a-b"}, "session"},
+		{map[string]string{"session": "a!"}, "session"},
+		{map[string]string{"ttl": "9d"}, "ttl"},
+		{map[string]string{"product": "xyz"}, "product"},
+		{map[string]string{"zone": "us"}, "zone"},
 	} {
-		_, err := subgate.ProxyTarget(tc.country, "", "", tc.session, tc.ttl)
+		_, err := subgate.ProxyTarget(tc.params)
 		if e, ok := err.(*subgate.Error); !ok || e.Field != tc.field {
-			t.Errorf("ProxyTarget(%q, %q, %q) = %v, want an error on %s", tc.country, tc.session, tc.ttl, err, tc.field)
+			t.Errorf("ProxyTarget(%v) = %v, want an error on %s", tc.params, err, tc.field)
 		}
 	}
 }
