@@ -42,7 +42,7 @@ func TestSDKProxyListFlow(t *testing.T) {
 		"subuser_username": carol.Username, "subuser_password": carol.Password,
 	}
 	sessionRE := regexp.MustCompile(`^[A-Za-z0-9]{8}$`)
-	replay(t, env, "testdata/clients/sdk-proxy-list.json", vars, func(name string, resp dialecttest.Response) {
+	env.Replay(t, dialecttest.IPRoyal, "testdata/clients/sdk-proxy-list.json", vars, func(name string, resp dialecttest.Response) {
 		if resp.Status != 200 {
 			t.Fatalf("%s: %d %s", name, resp.Status, resp.Body)
 		}
@@ -199,7 +199,7 @@ func TestSDKWhitelistFlow(t *testing.T) {
 		return u.AllowIPs
 	}
 	var created whitelistEntry
-	replay(t, env, "testdata/clients/sdk-whitelist.json", vars, func(name string, resp dialecttest.Response) {
+	env.Replay(t, dialecttest.IPRoyal, "testdata/clients/sdk-whitelist.json", vars, func(name string, resp dialecttest.Response) {
 		switch name {
 		case "create":
 			s.CheckResponse(t, "POST", "/residential-users/{residential_user_hash}/whitelist-entries", resp)
