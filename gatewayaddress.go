@@ -38,15 +38,6 @@ func (a GatewayAddress) ForHost(hostport string) GatewayAddress {
 	return a
 }
 
-// String is the setting's own syntax: HOST:HTTP_PORT:SOCKS5_PORT.
-func (a GatewayAddress) String() string {
-	host := a.Host
-	if strings.Contains(host, ":") {
-		host = "[" + host + "]"
-	}
-	return host + ":" + strconv.Itoa(a.HTTPPort) + ":" + strconv.Itoa(a.SOCKSPort)
-}
-
 // ParseGatewayAddress reads the public gateway setting,
 // HOST[:HTTP_PORT[:SOCKS5_PORT]] (an IPv6 host in brackets). A port left out
 // is taken from def, and the SOCKS5 port defaults to the HTTP port given
