@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -46,5 +47,37 @@ func TestPublicGatewaySetting(t *testing.T) {
 	}
 	if _, err := (config{PublicProxy: "gw:http"}).publicGateway(); err == nil || !strings.Contains(err.Error(), "public_proxy") {
 		t.Errorf("bad public_proxy: %v", err)
+	}
+}
+
+// public_proxy comes from the flag, else the environment, else the file.
+func TestPublicProxyPrecedence(t *testing.T) {
+	t.Parallel()
+	file := writeFile(t, "subgate.yaml", "public_proxy: file.example:1\n")
+	for _, tc := range []struct {
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{nil, []string{"--config", file}, "file.example:1"},
+		{map[string]string{"SUBGATE_PUBLIC_PROXY": "env.example:2"}, []string{"--config", file}, "env.example:2"},
+		{map[string]string{"SUBGATE_PUBLIC_PROXY": "env.example:2"}, []string{"--config", file, "--public-proxy", "flag.example:3"}, "flag.example:3"},
+	} {
+		c, err := loadTestConfig(t, tc.env, tc.args...)
+		if err != nil || c.PublicProxy != tc.want {
+			t.Errorf("%v %v: %q %v, want %q", tc.env, tc.args, c.PublicProxy, err, tc.want)
+		}
+	}
+}
+
+// serve refuses a public_proxy it cannot read, naming the setting.
+func TestServeRefusesABadPublicProxy(t *testing.T) {
+	t.Parallel()
+	env := serveEnv(t)
+	env["SUBGATE_PUBLIC_PROXY"] = "gw.example.com:http"
+	var out, errOut syncBuffer
+	a := &app{stdout: &out, stderr: &errOut, getenv: mapEnv(env)}
+	if code := a.main(context.Background(), []string{"serve", "--api-addr", "127.0.0.1:0", "--proxy-addr", "127.0.0.1:0"}); code == 0 || !strings.Contains(errOut.String(), "public_proxy") {
+		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
 }
