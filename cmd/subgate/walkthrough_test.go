@@ -240,6 +240,8 @@ func startProcess(t *testing.T, cmd *exec.Cmd) string {
 	select {
 	case a := <-addr:
 		return a
+	case <-done:
+		t.Fatalf("serve exited before listening:\n%s", logs.String())
 	case <-time.After(60 * time.Second):
 		t.Fatal("serve did not start")
 	}
