@@ -286,3 +286,24 @@ func TestWhitelistBadInputChangesNothing(t *testing.T) {
 		t.Fatalf("allow_ips changed: %v", u.AllowIPs)
 	}
 }
+
+// The SDK's other way to send the token, X-Access-Token, with or without
+// "Bearer "; a wrong Authorization is not rescued by it.
+func TestXAccessToken(t *testing.T) {
+	t.Parallel()
+	env := dialecttest.New(t)
+	url := env.URL(dialecttest.IPRoyal, "/v1/me")
+	for _, tok := range []string{env.Reseller.APIToken, "Bearer " + env.Reseller.APIToken} {
+		if resp := env.Do(t, "GET", url, "", "X-Access-Token", tok); resp.Status != 200 {
+			t.Errorf("X-Access-Token %q: %d %s", tok, resp.Status, resp.Body)
+		}
+	}
+	for _, h := range [][]string{
+		{"X-Access-Token", "sgr_wrong"},
+		{"Authorization", "Basic dXNlcjpwYXNz", "X-Access-Token", env.Reseller.APIToken},
+	} {
+		if resp := env.Do(t, "GET", url, "", h...); resp.Status != 401 {
+			t.Errorf("%v: %d %s", h, resp.Status, resp.Body)
+		}
+	}
+}

@@ -4,7 +4,7 @@
 // onto sub-users' client IP allow-lists (/v1/residential-users/{hash}/
 // whitelist-entries…), on top of subgate.Service, so
 // scripts written for IPRoyal work by changing only the base URL and the
-// Bearer token (a reseller's native API token).
+// Bearer token (a reseller's native API token; X-Access-Token is read too).
 //
 // Documented choices where IPRoyal's documents are silent:
 //   - traffic amounts are decimal GB of the residential product ("res");
