@@ -109,12 +109,12 @@ type proxyListRequest struct {
 
 // proxyList is a validated request: everything needed to write the lines.
 type proxyList struct {
-	format, scheme string
-	host           string
-	port           int
-	sticky         bool
-	target         subgate.Target
-	count          int
+	format string
+	host   string
+	port   int
+	sticky bool
+	target subgate.Target
+	count  int
 }
 
 // generateProxyList answers proxy lines for this gateway in the asked
@@ -203,9 +203,9 @@ func (req *proxyListRequest) validate(a subgate.GatewayAddress) (proxyList, erro
 	portName := value(req.Port, portHTTP)
 	switch portName {
 	case portHTTP:
-		l.port, l.scheme = a.HTTPPort, subgate.ProxyHTTP
+		l.port = a.HTTPPort
 	case portSOCKS5:
-		l.port, l.scheme = a.SOCKSPort, subgate.ProxySOCKS5
+		l.port = a.SOCKSPort
 	default:
 		return l, subgate.Invalidf("port", "must be %q or %q", portHTTP, portSOCKS5)
 	}
