@@ -258,6 +258,7 @@ func TestWhitelistBadInputChangesNothing(t *testing.T) {
 		{c, "POST", base, `{"ip":"203.0.113.9"}`, 422, "port"},
 		{c, "POST", base, `{"ip":"203.0.113.9","port":9999}`, 422, "port"},
 		{c, "POST", base, `{"ip":"203.0.113.9","port":` + port + `,"configuration":"_country-br_streaming-1"}`, 422, "configuration"},
+		{c, "POST", base, `{"ip":"203.0.113.9","port":` + port + `,"configuration":"_colour-red"}`, 422, "configuration"},
 		{c, "POST", base, `{"ip":"203.0.113.9","port":` + port + `,"configuration":"_country-br"}`, 422, "configuration"},
 		{c, "PUT", base + "/" + entry.Hash, `{"configuration":"_country-br"}`, 422, "configuration"},
 		{c, "GET", base + "/01HQ5K3P97DY8EX9Y90YT1K6XA", "", 404, ""},

@@ -28,8 +28,8 @@
 //   - whitelist entries are a sub-user's client IP allow-list:
 //     {residential_user_hash} is the sub-user's hash (the account's own hash
 //     from /me has no proxy user here and is 404); port must be one of the
-//     gateway's, configuration must be empty (whitelisted addresses connect
-//     without targeting) and notes are not kept;
+//     gateway's, configuration must carry no targeting (whitelisted
+//     addresses connect without any) and neither it nor notes are kept;
 //   - errors are Laravel's: {"message":"…","errors":{"field":["…"]}} with 422
 //     for bad input (also taken usernames and short pools), 401
 //     {"message":"Unauthenticated."}, 404, 405.

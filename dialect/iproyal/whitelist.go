@@ -191,15 +191,20 @@ func (h *handler) checkEntryPort(r *http.Request, port *jsonhttp.Number) error {
 	return nil
 }
 
-// checkConfiguration accepts an empty configuration only: whitelisted
+// checkConfiguration accepts a configuration without targeting (empty, or
+// only settings nothing here honours, such as _streaming-1): whitelisted
 // connections carry no targeting here, and dropping one silently would send
 // traffic somewhere else than asked.
 func checkConfiguration(c *string) error {
 	if c == nil || *c == "" {
 		return nil
 	}
-	if _, err := locationTarget(*c); err != nil {
+	t, err := locationTarget(*c)
+	if err != nil {
 		return subgate.Invalidf("configuration", "%s", err.(*subgate.Error).Message)
 	}
-	return subgate.Invalidf("configuration", "must be empty: whitelisted addresses connect without targeting here (put it in the proxy password instead)")
+	if t != (subgate.Target{}) {
+		return subgate.Invalidf("configuration", "must not target: whitelisted addresses connect without targeting here (put it in the proxy password instead)")
+	}
+	return nil
 }
