@@ -476,6 +476,9 @@ func addPending(u *subgate.SubUser, pending map[subgate.Product]int64) {
 	if u.Traffic == nil {
 		u.Traffic = map[subgate.Product]subgate.Traffic{}
 	}
+	if u.Shared() && u.Pool == nil {
+		u.Pool = map[subgate.Product]int64{}
+	}
 	for p, n := range pending {
 		t := u.Traffic[p]
 		if u.Shared() {
