@@ -93,8 +93,13 @@ type Config struct {
 	FlushInterval      time.Duration // usage flush, default 500 ms
 	LeaseTTL           time.Duration // default 60 s
 	DialTimeout        time.Duration // default 10 s
-	HandshakeTimeout   time.Duration // first request / SOCKS handshake, default 10 s
-	IdleTimeout        time.Duration // idle keep-alive HTTP client connection, default 2 min
+	// StoreTimeout bounds every store request a connection waits on (a
+	// lease, a connection slot, an egress admission), default 1.5 s: when
+	// the store does not answer in time the connection is refused with
+	// 503 "unavailable" (SOCKS5: general failure) within about 2 s.
+	StoreTimeout     time.Duration
+	HandshakeTimeout time.Duration // first request / SOCKS handshake, default 10 s
+	IdleTimeout      time.Duration // idle keep-alive HTTP client connection, default 2 min
 
 	// AuthFailuresPerSecond and AuthFailureBurst bound failed logins per
 	// source IP (default 2/s, burst 20).
@@ -137,6 +142,7 @@ func (c *Config) setDefaults() error {
 	def(&c.FlushInterval, 500*time.Millisecond)
 	def(&c.LeaseTTL, time.Minute)
 	def(&c.DialTimeout, 10*time.Second)
+	def(&c.StoreTimeout, 1500*time.Millisecond)
 	def(&c.HandshakeTimeout, 10*time.Second)
 	def(&c.IdleTimeout, 2*time.Minute)
 	if c.AuthFailuresPerSecond <= 0 {

@@ -40,6 +40,15 @@ func refuse(code, format string, args ...any) *refusal {
 	return &refusal{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
+// errStoreDown fails a lease request at once after the store failed one.
+var errStoreDown = errors.New("the store failed a moment ago")
+
+// storeUnavailable refuses a connection the store must decide on while it
+// does not answer: never an exhausted budget, which it may not be.
+func storeUnavailable() *refusal {
+	return refuse(reasonUnavailable, "the metering store is unavailable; try again shortly")
+}
+
 func fromDomain(r *subgate.Refusal) *refusal { return &refusal{Code: r.Code, Message: r.Message} }
 
 // httpStatus maps a reason onto an HTTP status.

@@ -108,7 +108,7 @@ func (a *account) claimSlot(limit int64) *refusal {
 		a.slots = 0 // expired in the store too, which drops it
 	}
 	a.mu.Unlock()
-	ctx, cancel := contextWithTimeout(g.cfg.DialTimeout)
+	ctx, cancel := contextWithTimeout(g.cfg.StoreTimeout)
 	defer cancel()
 	n, err := g.cfg.Store.AcquireSlots(ctx, subgate.SlotRequest{
 		Node: g.cfg.Node, SubUserID: a.id, Want: 1, Cap: limit, TTL: g.cfg.LeaseTTL, Now: now,
