@@ -267,3 +267,60 @@ func TestDatabaseOutageAnswersUnavailable(t *testing.T) {
 		})
 	}
 }
+
+// A database whose connections are cut mid-answer or slowed down costs no
+// usage and counts none twice: a flush whose answer was lost is sent again
+// with the same batch, and new connections are either admitted or refused
+// for unavailable, never for an exhausted budget.
+func TestDatabaseCutsAndSlownessCountUsageOnce(t *testing.T) {
+	o := newOutage(t)
+	alice := o.createUser("alice", map[subgate.Product]int64{subgate.ProductAny: 3 * gb}, nil)
+	var crossed int64
+	var live net.Conn
+	waitFor(t, patience, "the node to know alice", func() bool {
+		var bad *http.Response
+		live, bad = o.connect("alice")
+		return bad == nil
+	})
+	defer live.Close()
+	// Each phase streams through the open tunnel and opens new ones while
+	// the database misbehaves; the count of rounds bounds the test.
+	phases := []struct {
+		name  string
+		fault func()
+	}{
+		{"cut", o.fault.CutLive},
+		{"slow", func() {
+			if err := o.fault.SetSlow(20 * time.Millisecond); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"cut while slow", o.fault.CutLive},
+	}
+	for _, ph := range phases {
+		for round := range 5 {
+			ph.fault()
+			if !fetch(live, o.origin.addr, 100_000, &crossed) {
+				t.Fatalf("%s, round %d: the open tunnel failed", ph.name, round)
+			}
+			c, bad := o.connect("alice")
+			if bad != nil {
+				if bad.StatusCode != http.StatusServiceUnavailable {
+					t.Fatalf("%s, round %d: %s %s, want 200 or 503", ph.name, round, bad.Status, bad.Header.Get("X-Subgate-Error"))
+				}
+				continue
+			}
+			if !fetch(c, o.origin.addr, 50_000, &crossed) {
+				t.Fatalf("%s, round %d: a new tunnel failed", ph.name, round)
+			}
+			c.Close()
+			time.Sleep(50 * time.Millisecond) // let a flush start, to be cut next round
+		}
+	}
+	o.set(faultproxy.Pass)
+	live.Close()
+	o.settled(crossed, alice)
+	t.Logf("%v flushes failed and were sent again, %v lease requests failed",
+		metric(t, o.m, "subgate_gateway_flush_failures_total", "", ""),
+		metric(t, o.m, "subgate_gateway_lease_acquisitions_total", "result", "error"))
+}

@@ -155,6 +155,8 @@ func TestServeThroughADatabaseOutage(t *testing.T) {
 			unavailable(t, "IPRoyal sub-user ("+mode.String()+")", `"message"`)
 		call(t, "GET", srv.url+"/9proxy/client/v1/user-passes/get-list?api-key="+tok, "", "").
 			unavailable(t, "9Proxy list ("+mode.String()+")", `"success":false`)
+		call(t, "POST", srv.url+"/netnut/v1/auth/login", "", `{"email":"ops@acme.example","password":"not-checked"}`, "Content-Type", "application/json").
+			unavailable(t, "NetNut login ("+mode.String()+")", `"success":false`)
 		dashboardSignIn(t, srv.url).unavailable(t, "dashboard sign-in ("+mode.String()+")", "the database is unavailable")
 		call(t, "GET", srv.url+"/readyz", "", "").unavailable(t, "/readyz ("+mode.String()+")", `"unavailable"`)
 		if r := call(t, "GET", srv.url+"/healthz", "", ""); r.status != 200 {
