@@ -72,6 +72,23 @@ func (o *outage) connect(user string) (net.Conn, *http.Response) {
 	return connectVia(o.t, o.gw.ProxyAddr().String(), user, testPassword, o.origin.addr)
 }
 
+// tunnel opens a tunnel for user once the node admits it (it may not know
+// a new sub-user yet, or the database may be recovering); a 402 on the
+// way fails the test.
+func (o *outage) tunnel(user string) net.Conn {
+	o.t.Helper()
+	var c net.Conn
+	waitFor(o.t, patience, user+"'s tunnel", func() bool {
+		var bad *http.Response
+		c, bad = o.connect(user)
+		if bad != nil && bad.StatusCode == http.StatusPaymentRequired {
+			o.t.Fatalf("%s: %s %s", user, bad.Status, bad.Header.Get("X-Subgate-Error"))
+		}
+		return bad == nil
+	})
+	return c
+}
+
 // refusedUnavailable opens n CONNECTs at once and requires each to be
 // refused with 503 unavailable within outageAnswer.
 func (o *outage) refusedUnavailable(user string, n int) {
@@ -208,12 +225,7 @@ func TestDatabaseOutageAnswersUnavailable(t *testing.T) {
 			carol := o.createUser("carol", map[subgate.Product]int64{subgate.ProductAny: 3 * gb},
 				func(c *subgate.SubUserCreate) { c.Limits.MaxConcurrency = 5 })
 			var crossed int64
-			var live net.Conn
-			waitFor(t, patience, "the node to know alice", func() bool {
-				var bad *http.Response
-				live, bad = o.connect("alice")
-				return bad == nil
-			})
+			live := o.tunnel("alice")
 			defer live.Close()
 			if !fetch(live, o.origin.addr, 200_000, &crossed) {
 				t.Fatal("tunnel failed before the outage")
@@ -250,15 +262,7 @@ func TestDatabaseOutageAnswersUnavailable(t *testing.T) {
 			}
 
 			o.set(faultproxy.Pass)
-			var back net.Conn
-			waitFor(t, patience, "bob to connect after recovery", func() bool {
-				var bad *http.Response
-				back, bad = o.connect("bob")
-				if bad != nil && bad.StatusCode == http.StatusPaymentRequired {
-					t.Fatalf("after recovery: %s %s", bad.Status, bad.Header.Get("X-Subgate-Error"))
-				}
-				return bad == nil
-			})
+			back := o.tunnel("bob")
 			if !fetch(back, o.origin.addr, 300_000, &crossed) {
 				t.Fatal("tunnel failed after recovery")
 			}
@@ -276,12 +280,7 @@ func TestDatabaseCutsAndSlownessCountUsageOnce(t *testing.T) {
 	o := newOutage(t)
 	alice := o.createUser("alice", map[subgate.Product]int64{subgate.ProductAny: 3 * gb}, nil)
 	var crossed int64
-	var live net.Conn
-	waitFor(t, patience, "the node to know alice", func() bool {
-		var bad *http.Response
-		live, bad = o.connect("alice")
-		return bad == nil
-	})
+	live := o.tunnel("alice")
 	defer live.Close()
 	// Each phase streams through the open tunnel and opens new ones while
 	// the database misbehaves; the count of rounds bounds the test.
