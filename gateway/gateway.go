@@ -25,6 +25,13 @@
 // store decides on every egress key a node has not seen that day. Nodes
 // together keep to both caps; max_concurrency only for as long as nodes
 // can renew their slots (a database outage beyond LeaseTTL loosens it).
+//
+// Outages: a store request a connection waits on is bounded by StoreTimeout;
+// one that fails or times out refuses the connection with "unavailable"
+// (503), never with an exhausted budget, which the store did not say. Open
+// connections run on the lease the node holds until it is spent or expires
+// (LeaseTTL after the last successful flush or grant), then are cut with
+// "unavailable"; usage waits in the flusher's queue until the store answers.
 package gateway
 
 import (

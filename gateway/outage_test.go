@@ -112,6 +112,9 @@ func (o *outage) refusedUnavailable(user string, n int) {
 				return
 			}
 			answers[i].code, answers[i].reason = resp.Status, resp.Header.Get("X-Subgate-Error")
+			if resp.Header.Get("Retry-After") == "" {
+				answers[i].reason += " (without Retry-After)"
+			}
 		}()
 	}
 	wg.Wait()

@@ -114,6 +114,10 @@ func writeHTTPRefusal(w io.Writer, r *refusal) error {
 	if status == http.StatusProxyAuthRequired {
 		b.WriteString("Proxy-Authenticate: Basic realm=\"subgate\"\r\n")
 	}
+	if status == http.StatusServiceUnavailable {
+		// The store or the node is away for a moment, not for good.
+		b.WriteString("Retry-After: 1\r\n")
+	}
 	fmt.Fprintf(&b, "X-Subgate-Error: %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
 		r.Code, len(body), body)
 	_, err := io.WriteString(w, b.String())
