@@ -152,7 +152,9 @@ func (o *outage) socksRefusedUnavailable(user string) {
 	}
 }
 
-// stored is the bytes used by the sub-users, as the database holds them.
+// stored is the bytes used by the sub-users, as the database holds them;
+// each one's used and available bytes must still add up to what it was
+// given.
 func (o *outage) stored(users ...*subgate.SubUser) int64 {
 	o.t.Helper()
 	var n int64
@@ -160,6 +162,9 @@ func (o *outage) stored(users ...*subgate.SubUser) int64 {
 		fresh, err := o.svc.SubUser(context.Background(), admin, u.Hash)
 		if err != nil {
 			o.t.Fatal(err)
+		}
+		if got, want := fresh.TotalUsed()+fresh.TotalAvailable(), u.TotalAvailable(); got != want {
+			o.t.Errorf("%s: used %d + available %d = %d, was given %d", u.Username, fresh.TotalUsed(), fresh.TotalAvailable(), got, want)
 		}
 		n += fresh.TotalUsed()
 	}
