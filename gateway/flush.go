@@ -62,24 +62,6 @@ func (f *flusher) flush(ctx context.Context, final bool) error {
 	return f.flushLocked(ctx, final)
 }
 
-// lockWithin takes f.mu unless ctx ends first: a flush hanging on the
-// store must not hold a connection that waits for it past its deadline.
-func (f *flusher) lockWithin(ctx context.Context) bool {
-	if f.mu.TryLock() {
-		return true
-	}
-	t := time.NewTicker(2 * time.Millisecond)
-	defer t.Stop()
-	for !f.mu.TryLock() {
-		select {
-		case <-ctx.Done():
-			return false
-		case <-t.C:
-		}
-	}
-	return true
-}
-
 // queuedBatch is a batch waiting for the store; once sent it may have been
 // applied, so its content never changes again.
 type queuedBatch struct {

@@ -425,7 +425,7 @@ func (a *account) exhaustedFor(s *session) *refusal {
 	ctx, cancel := contextWithTimeout(g.cfg.StoreTimeout)
 	defer cancel()
 	f := g.flusher
-	if !f.lockWithin(ctx) {
+	if !lockWithin(ctx, &f.mu) {
 		return storeUnavailable()
 	}
 	if err := f.flushLocked(ctx, false); err != nil {
