@@ -201,9 +201,9 @@ func (o *outage) settled(crossed int64, users ...*subgate.SubUser) {
 	storetest.CheckInvariant(o.t, o.store, o.reseller.ID)
 }
 
-// fetch reads n bytes from the origin over the tunnel; the bytes that
+// fetchOver reads n bytes from the origin over the tunnel; the bytes that
 // crossed are added to crossed. It reports whether the tunnel still works.
-func fetch(c net.Conn, target string, n int, crossed *int64) bool {
+func fetchOver(c net.Conn, target string, n int, crossed *int64) bool {
 	cc := &countingConn{Conn: c}
 	c.SetDeadline(time.Now().Add(patience))
 	defer c.SetDeadline(time.Time{})
@@ -240,7 +240,7 @@ func TestDatabaseOutageAnswersUnavailable(t *testing.T) {
 			var crossed int64
 			live := o.tunnel("alice")
 			defer live.Close()
-			if !fetch(live, o.origin.addr, 200_000, &crossed) {
+			if !fetchOver(live, o.origin.addr, 200_000, &crossed) {
 				t.Fatal("tunnel failed before the outage")
 			}
 			carolsFirst := o.tunnel("carol")
@@ -251,7 +251,7 @@ func TestDatabaseOutageAnswersUnavailable(t *testing.T) {
 			// does not answer: her next connection must not wait for that.
 			carolsFirst.Close()
 			// Alice's open tunnel runs on the lease the node holds.
-			if !fetch(live, o.origin.addr, 50_000, &crossed) {
+			if !fetchOver(live, o.origin.addr, 50_000, &crossed) {
 				t.Fatal("the open tunnel stopped at once instead of running on its held lease")
 			}
 			// Bob holds no lease: his connections need the store. Carol's
@@ -263,7 +263,7 @@ func TestDatabaseOutageAnswersUnavailable(t *testing.T) {
 			// Once the held lease's TTL ends, the tunnel is cut for
 			// unavailable.
 			ran := 1
-			for fetch(live, o.origin.addr, 50_000, &crossed) {
+			for fetchOver(live, o.origin.addr, 50_000, &crossed) {
 				ran++
 				if time.Since(outageStart) > ttl+patience {
 					t.Fatalf("tunnel still running %v into the outage, past its lease", time.Since(outageStart))
@@ -280,7 +280,7 @@ func TestDatabaseOutageAnswersUnavailable(t *testing.T) {
 
 			o.set(faultproxy.Pass)
 			back := o.tunnel("bob")
-			if !fetch(back, o.origin.addr, 300_000, &crossed) {
+			if !fetchOver(back, o.origin.addr, 300_000, &crossed) {
 				t.Fatal("tunnel failed after recovery")
 			}
 			back.Close()
@@ -316,7 +316,7 @@ func TestDatabaseCutsAndSlownessCountUsageOnce(t *testing.T) {
 	for _, ph := range phases {
 		for round := range 5 {
 			ph.fault()
-			if !fetch(live, o.origin.addr, 100_000, &crossed) {
+			if !fetchOver(live, o.origin.addr, 100_000, &crossed) {
 				t.Fatalf("%s, round %d: the open tunnel failed", ph.name, round)
 			}
 			c, bad := o.connect("alice")
@@ -326,7 +326,7 @@ func TestDatabaseCutsAndSlownessCountUsageOnce(t *testing.T) {
 				}
 				continue
 			}
-			if !fetch(c, o.origin.addr, 50_000, &crossed) {
+			if !fetchOver(c, o.origin.addr, 50_000, &crossed) {
 				t.Fatalf("%s, round %d: a new tunnel failed", ph.name, round)
 			}
 			c.Close()
