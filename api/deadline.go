@@ -7,13 +7,14 @@ import (
 	"time"
 )
 
-// DefaultStoreTimeout bounds the store work of one request unless the
-// server is configured otherwise.
+// DefaultStoreTimeout bounds one request, its store calls included, unless
+// the server is configured otherwise.
 const DefaultStoreTimeout = 5 * time.Second
 
-// StoreDeadline gives every request a deadline of d for its store calls:
-// a database that hangs costs a client d, then an answer, instead of a
-// request that never ends. The edges answer a store that missed the
+// StoreDeadline gives every request a deadline of d, which its store calls
+// honour: a database that hangs costs a client d, then an answer, instead
+// of a request that never ends. The deadline covers the request's other
+// work too (hashing a password, say), which takes milliseconds. The edges answer a store that missed the
 // deadline or cannot be reached with 503 (subgate.EUNAVAILABLE, each in its
 // own envelope); every 503 passing here gets a Retry-After, so clients and
 // load balancers back off and come back.

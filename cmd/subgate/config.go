@@ -25,7 +25,7 @@ type config struct {
 	SecretKeyFile string `json:"secret_key_file"` // key file (default next to the SQLite file)
 	Timezone      string `json:"timezone"`        // IANA zone of the daily/monthly windows
 	LogLevel      string `json:"log_level"`       // debug, info, warn, error
-	StoreTimeout  string `json:"store_timeout"`   // deadline of an API request's store calls
+	StoreTimeout  string `json:"store_timeout"`   // deadline of an API request, its store calls included
 
 	ProxyAddr     string `json:"proxy_addr"`      // gateway port sniffing HTTP and SOCKS5; "" disables
 	HTTPProxyAddr string `json:"http_proxy_addr"` // optional HTTP-only proxy port
@@ -68,7 +68,7 @@ func bindConfigFlags(fs *flag.FlagSet) *configFlags {
 	fs.StringVar(&cf.c.SecretKeyFile, "secret-key-file", "", "file holding the password sealing key (env SUBGATE_SECRET_KEY_FILE, default next to the SQLite file)")
 	fs.StringVar(&cf.c.Timezone, "timezone", "", "time zone of daily/monthly limit windows (env SUBGATE_TIMEZONE, default UTC)")
 	fs.StringVar(&cf.c.LogLevel, "log-level", "", "debug, info, warn or error (env SUBGATE_LOG_LEVEL, default info)")
-	fs.StringVar(&cf.c.StoreTimeout, "store-timeout", "", "deadline of an API, dialect or dashboard request's database work; past it the answer is 503 with Retry-After (env SUBGATE_STORE_TIMEOUT, default 5s)")
+	fs.StringVar(&cf.c.StoreTimeout, "store-timeout", "", "deadline of an API, dialect or dashboard request, its database work included; past it the answer is 503 with Retry-After (env SUBGATE_STORE_TIMEOUT, default 5s)")
 	fs.StringVar(&cf.c.ProxyAddr, "proxy-addr", "", `proxy port for HTTP, CONNECT and SOCKS5 (env SUBGATE_PROXY_ADDR, default :3128, "" disables)`)
 	fs.StringVar(&cf.c.HTTPProxyAddr, "http-proxy-addr", "", "extra HTTP-only proxy port (env SUBGATE_HTTP_PROXY_ADDR)")
 	fs.StringVar(&cf.c.SOCKSAddr, "socks-addr", "", "extra SOCKS5-only proxy port (env SUBGATE_SOCKS_ADDR)")

@@ -30,8 +30,9 @@ socks_addr, metrics_addr, routes, node, netnut_prefix, iproyal_prefix,
 9proxy_prefix, netnut_addr, iproyal_addr, 9proxy_addr, dashboard,
 store_timeout), then defaults.
 
-Every API, dialect and dashboard request's database work is bounded by
---store-timeout (default 5s): past it the answer is 503 with Retry-After.
+Every API, dialect and dashboard request, its database work included, is
+bounded by --store-timeout (default 5s): past it the answer is 503 with
+Retry-After.
 GET /healthz (alive) and GET /readyz (database reachable and migrated)
 serve load balancers on the API port.
 
