@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/oasdiff/yaml"
 
+	"github.com/subgate/subgate"
 	"github.com/subgate/subgate/api"
 )
 
@@ -33,6 +35,7 @@ type config struct {
 	MetricsAddr   string `json:"metrics_addr"`    // Prometheus /metrics; "" serves it on the API port
 	Routes        string `json:"routes"`          // route configuration file (default: direct egress)
 	Node          string `json:"node"`            // unique name of this gateway process
+	PublicProxy   string `json:"public_proxy"`    // HOST[:HTTP_PORT[:SOCKS5_PORT]] customers dial; default from the listeners
 
 	NetNutPrefix  string `json:"netnut_prefix"`  // where the dialects sit on the API port
 	IPRoyalPrefix string `json:"iproyal_prefix"` //
@@ -75,6 +78,7 @@ func bindConfigFlags(fs *flag.FlagSet) *configFlags {
 	fs.StringVar(&cf.c.MetricsAddr, "metrics-addr", "", "Prometheus /metrics port (env SUBGATE_METRICS_ADDR, default: on the API port)")
 	fs.StringVar(&cf.c.Routes, "routes", "", "route configuration file, JSON (env SUBGATE_ROUTES, default: direct egress)")
 	fs.StringVar((*string)(&cf.c.Dashboard), "dashboard", "", "web dashboard at /dashboard on the API port: on or off (env SUBGATE_DASHBOARD, default on)")
+	fs.StringVar(&cf.c.PublicProxy, "public-proxy", "", "public address of the gateway, HOST[:HTTP_PORT[:SOCKS5_PORT]], used in proxy lists and URLs (env SUBGATE_PUBLIC_PROXY, default: from the proxy listen addresses and the host the API is reached at)")
 	fs.StringVar(&cf.c.Node, "node", "", "unique name of this gateway process (env SUBGATE_NODE, default host name + random)")
 	return cf
 }
@@ -98,6 +102,7 @@ var envNames = []struct {
 	{"SUBGATE_METRICS_ADDR", func(c *config) *string { return &c.MetricsAddr }},
 	{"SUBGATE_ROUTES", func(c *config) *string { return &c.Routes }},
 	{"SUBGATE_NODE", func(c *config) *string { return &c.Node }},
+	{"SUBGATE_PUBLIC_PROXY", func(c *config) *string { return &c.PublicProxy }},
 	{"SUBGATE_NETNUT_PREFIX", func(c *config) *string { return &c.NetNutPrefix }},
 	{"SUBGATE_IPROYAL_PREFIX", func(c *config) *string { return &c.IPRoyalPrefix }},
 	{"SUBGATE_9PROXY_PREFIX", func(c *config) *string { return &c.NinePrefix }},
@@ -137,6 +142,7 @@ func (a *app) loadConfig(cf *configFlags) (config, error) {
 		{"proxy-addr", &c.ProxyAddr, cf.c.ProxyAddr}, {"http-proxy-addr", &c.HTTPProxyAddr, cf.c.HTTPProxyAddr},
 		{"socks-addr", &c.SOCKSAddr, cf.c.SOCKSAddr}, {"metrics-addr", &c.MetricsAddr, cf.c.MetricsAddr},
 		{"routes", &c.Routes, cf.c.Routes}, {"node", &c.Node, cf.c.Node},
+		{"public-proxy", &c.PublicProxy, cf.c.PublicProxy},
 		{"dashboard", (*string)(&c.Dashboard), string(cf.c.Dashboard)},
 	} {
 		if isSet(cf.fs, e.flag) {
@@ -177,6 +183,17 @@ func (c config) storeTimeout() (time.Duration, error) {
 		return 0, fmt.Errorf("store timeout %q: want a positive duration such as 5s", c.StoreTimeout)
 	}
 	return d, nil
+}
+
+// publicGateway is the gateway's public address: the public_proxy setting,
+// with what it leaves out taken from the proxy listen addresses.
+func (c config) publicGateway() (subgate.GatewayAddress, error) {
+	def := subgate.GatewayAddressFromListeners(c.ProxyAddr, c.HTTPProxyAddr, c.SOCKSAddr)
+	a, err := subgate.ParseGatewayAddress("public_proxy", c.PublicProxy, def)
+	if err != nil {
+		return a, errors.New(err.(*subgate.Error).Message)
+	}
+	return a, nil
 }
 
 // isPostgres reports whether the database setting names PostgreSQL.
