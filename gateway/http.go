@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/textproto"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -65,8 +66,12 @@ func readProxyRequest(br *bufio.Reader) (*http.Request, error) {
 		return nil, refuse(reasonBadRequest, "malformed request")
 	}
 	if req.Method == http.MethodConnect {
-		if _, port, err := net.SplitHostPort(req.Host); err != nil || port == "" {
+		host, port, err := net.SplitHostPort(req.Host)
+		if err != nil || host == "" || port == "" {
 			return nil, refuse(reasonBadRequest, "CONNECT needs host:port")
+		}
+		if !validPort(port) {
+			return nil, refuse(reasonBadRequest, "CONNECT port %q is not a number from 1 to 65535", port)
 		}
 		return req, nil
 	}
@@ -76,7 +81,16 @@ func readProxyRequest(br *bufio.Reader) (*http.Request, error) {
 	if req.URL.Scheme != "http" {
 		return nil, refuse(reasonUnsupported, "scheme %s: use CONNECT for https", req.URL.Scheme)
 	}
+	if port := req.URL.Port(); port != "" && !validPort(port) {
+		return nil, refuse(reasonBadRequest, "port %q is not a number from 1 to 65535", port)
+	}
 	return req, nil
+}
+
+// validPort accepts the decimal TCP ports a target can listen on.
+func validPort(s string) bool {
+	n, err := strconv.ParseUint(s, 10, 16)
+	return err == nil && n > 0
 }
 
 // maxHeaderBytes bounds one request's line and header fields, read before

@@ -26,10 +26,11 @@ const (
 )
 
 // socksError is a malformed or unsupported handshake with the reply code
-// that explains it.
+// that explains it and the reason logged (unsupported when empty).
 type socksError struct {
 	reply byte
 	msg   string
+	code  string
 }
 
 func (e *socksError) Error() string { return "socks5: " + e.msg }
@@ -41,10 +42,10 @@ func readSocksGreeting(r io.Reader) ([]byte, error) {
 		return nil, err
 	}
 	if h[0] != socksVersion {
-		return nil, &socksError{socksGeneralFailure, "version " + strconv.Itoa(int(h[0]))}
+		return nil, &socksError{socksGeneralFailure, "version " + strconv.Itoa(int(h[0])), ""}
 	}
 	if h[1] == 0 {
-		return nil, &socksError{socksGeneralFailure, "no methods offered"}
+		return nil, &socksError{socksGeneralFailure, "no methods offered", ""}
 	}
 	methods := make([]byte, h[1])
 	_, err := io.ReadFull(r, methods)
@@ -58,7 +59,7 @@ func readSocksUserPass(r io.Reader) (user, pass string, err error) {
 		return "", "", err
 	}
 	if h[0] != socksAuthVersion {
-		return "", "", &socksError{socksGeneralFailure, "auth version " + strconv.Itoa(int(h[0]))}
+		return "", "", &socksError{socksGeneralFailure, "auth version " + strconv.Itoa(int(h[0])), ""}
 	}
 	u := make([]byte, h[1])
 	if _, err := io.ReadFull(r, u); err != nil {
@@ -83,7 +84,7 @@ func readSocksRequest(r io.Reader) (string, error) {
 		return "", err
 	}
 	if h[0] != socksVersion {
-		return "", &socksError{socksGeneralFailure, "request version " + strconv.Itoa(int(h[0]))}
+		return "", &socksError{socksGeneralFailure, "request version " + strconv.Itoa(int(h[0])), ""}
 	}
 	var host string
 	switch h[3] {
@@ -108,20 +109,26 @@ func readSocksRequest(r io.Reader) (string, error) {
 			return "", err
 		}
 		if !validDomain(b) {
-			return "", &socksError{socksHostUnreachable, "malformed domain name"}
+			return "", &socksError{socksHostUnreachable, "malformed domain name", ""}
 		}
 		host = string(b)
 	default:
-		return "", &socksError{socksAddrTypeNotSupport, "address type " + strconv.Itoa(int(h[3]))}
+		return "", &socksError{socksAddrTypeNotSupport, "address type " + strconv.Itoa(int(h[3])), ""}
 	}
 	var pb [2]byte
 	if _, err := io.ReadFull(r, pb[:]); err != nil {
 		return "", err
 	}
 	if h[1] != socksCmdConnect {
-		return "", &socksError{socksCmdNotSupported, "command " + strconv.Itoa(int(h[1]))}
+		return "", &socksError{socksCmdNotSupported, "command " + strconv.Itoa(int(h[1])), ""}
 	}
-	return net.JoinHostPort(host, strconv.Itoa(int(binary.BigEndian.Uint16(pb[:])))), nil
+	port := binary.BigEndian.Uint16(pb[:])
+	if port == 0 {
+		// Nothing listens on port 0: a malformed request, refused like
+		// any other the gateway will not serve.
+		return "", &socksError{socksNotAllowed, "port 0", reasonBadRequest}
+	}
+	return net.JoinHostPort(host, strconv.Itoa(int(port))), nil
 }
 
 // validDomain accepts host names of letters, digits, '-', '_' and '.'.
@@ -164,7 +171,11 @@ func (g *Gateway) serveSOCKS(c net.Conn, br *bufio.Reader, ip netip.Addr) bool {
 		var se *socksError
 		if errors.As(err, &se) {
 			c.Write(socksReplyBytes(se.reply, nil))
-			g.logRefusal("socks5", ip, user, refuse(reasonUnsupported, "%s", se.msg))
+			code := se.code
+			if code == "" {
+				code = reasonUnsupported
+			}
+			g.logRefusal("socks5", ip, user, refuse(code, "%s", se.msg))
 		}
 		return false
 	}
