@@ -20,8 +20,10 @@ import (
 func (g *Gateway) serveHTTP(c net.Conn, br *bufio.Reader, ip netip.Addr) bool {
 	// The header limit sits under br, so it bounds what br pulls from the
 	// socket; br keeps its buffer and the bytes already in it.
-	lim := &headerLimiter{r: io.MultiReader(bytes.NewReader(takeBuffered(br)), c), left: -1}
+	pulled := &countingReader{r: io.MultiReader(bytes.NewReader(takeBuffered(br)), c)}
+	lim := &headerLimiter{r: pulled, left: -1}
 	br.Reset(lim)
+	consumed := func() int64 { return pulled.n - int64(br.Buffered()) }
 	fw := &forwarder{g: g, client: c, ip: ip}
 	defer fw.close("closed")
 	for first := true; ; first = false {
@@ -29,6 +31,7 @@ func (g *Gateway) serveHTTP(c net.Conn, br *bufio.Reader, ip netip.Addr) bool {
 			return false
 		}
 		lim.left = maxHeaderBytes
+		start := consumed()
 		req, err := readProxyRequest(br)
 		lim.left = -1 // bodies and tunnels are not limited
 		g.setIdle(c, false)
@@ -43,7 +46,7 @@ func (g *Gateway) serveHTTP(c net.Conn, br *bufio.Reader, ip netip.Addr) bool {
 		c.SetReadDeadline(time.Time{})
 		if req.Method == http.MethodConnect {
 			fw.close("closed")
-			return g.serveConnect(c, br, req, ip)
+			return g.serveConnect(c, br, req, ip, consumed()-start)
 		}
 		if !fw.forward(br, req) {
 			return false

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -162,7 +163,10 @@ func socksReplyBytes(code byte, bound net.Addr) []byte {
 // then a metered tunnel. Every refusal gets the reply code that fits, and a
 // log line with the reason.
 func (g *Gateway) serveSOCKS(c net.Conn, br *bufio.Reader, ip netip.Addr) bool {
-	p, user, ok := g.socksAuthenticate(c, br, ip)
+	pulled := &countingReader{r: io.MultiReader(bytes.NewReader(takeBuffered(br)), c)}
+	br.Reset(pulled)
+	answered := &countingWriter{Conn: c}
+	p, user, ok := g.socksAuthenticate(answered, br, ip)
 	if !ok {
 		return false
 	}
@@ -189,13 +193,18 @@ func (g *Gateway) serveSOCKS(c net.Conn, br *bufio.Reader, ip netip.Addr) bool {
 		return false
 	}
 	up, r := s.dial(addr)
+	var reply []byte
+	if r == nil {
+		reply = socksReplyBytes(socksSucceeded, up.LocalAddr())
+		r = s.chargeHandshake(pulled.n-int64(br.Buffered()), answered.n+int64(len(reply)))
+	}
 	if r != nil {
 		g.socksRefuse(c, ip, user, r)
 		s.end(r.Code)
 		return false
 	}
 	c.SetReadDeadline(time.Time{})
-	if _, err := c.Write(socksReplyBytes(socksSucceeded, up.LocalAddr())); err != nil {
+	if _, err := c.Write(reply); err != nil {
 		s.end("client_gone")
 		return false
 	}

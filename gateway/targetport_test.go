@@ -51,12 +51,7 @@ func TestSOCKS5PortZeroIsRefused(t *testing.T) {
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(patience))
-	hello := []byte{5, 1, 2, 1, 5}
-	hello = append(hello, "alice"...)
-	hello = append(hello, byte(len(testPassword)))
-	hello = append(hello, testPassword...)
-	hello = append(hello, 5, 1, 0, 1, 127, 0, 0, 1, 0, 0)
-	c.Write(hello)
+	c.Write(append(socksHello("alice", testPassword), socksConnect(t, "127.0.0.1:0")...))
 	got := make([]byte, 2+2+10)
 	if _, err := io.ReadFull(c, got); err != nil {
 		t.Fatalf("reading replies: %v (%x)", err, got)
