@@ -39,7 +39,7 @@ import (
 type handler struct {
 	svc *subgate.Service
 	log *slog.Logger
-	// logins limits failed logins per source address.
+	// logins limits failed logins per source address and per email.
 	logins *loginlimit.Limiter
 }
 
