@@ -27,11 +27,10 @@ const (
 )
 
 // socksError is a malformed or unsupported handshake with the reply code
-// that explains it and the reason logged (unsupported when empty).
+// that explains it.
 type socksError struct {
 	reply byte
 	msg   string
-	code  string
 }
 
 func (e *socksError) Error() string { return "socks5: " + e.msg }
@@ -43,10 +42,10 @@ func readSocksGreeting(r io.Reader) ([]byte, error) {
 		return nil, err
 	}
 	if h[0] != socksVersion {
-		return nil, &socksError{socksGeneralFailure, "version " + strconv.Itoa(int(h[0])), ""}
+		return nil, &socksError{socksGeneralFailure, "version " + strconv.Itoa(int(h[0]))}
 	}
 	if h[1] == 0 {
-		return nil, &socksError{socksGeneralFailure, "no methods offered", ""}
+		return nil, &socksError{socksGeneralFailure, "no methods offered"}
 	}
 	methods := make([]byte, h[1])
 	_, err := io.ReadFull(r, methods)
@@ -60,7 +59,7 @@ func readSocksUserPass(r io.Reader) (user, pass string, err error) {
 		return "", "", err
 	}
 	if h[0] != socksAuthVersion {
-		return "", "", &socksError{socksGeneralFailure, "auth version " + strconv.Itoa(int(h[0])), ""}
+		return "", "", &socksError{socksGeneralFailure, "auth version " + strconv.Itoa(int(h[0]))}
 	}
 	u := make([]byte, h[1])
 	if _, err := io.ReadFull(r, u); err != nil {
@@ -78,14 +77,14 @@ func readSocksUserPass(r io.Reader) (user, pass string, err error) {
 }
 
 // readSocksRequest reads a request and returns its host:port; only CONNECT
-// is served.
+// is served. A malformed request is a *socksError, a bad target a *refusal.
 func readSocksRequest(r io.Reader) (string, error) {
 	var h [4]byte
 	if _, err := io.ReadFull(r, h[:]); err != nil {
 		return "", err
 	}
 	if h[0] != socksVersion {
-		return "", &socksError{socksGeneralFailure, "request version " + strconv.Itoa(int(h[0])), ""}
+		return "", &socksError{socksGeneralFailure, "request version " + strconv.Itoa(int(h[0]))}
 	}
 	var host string
 	switch h[3] {
@@ -110,24 +109,24 @@ func readSocksRequest(r io.Reader) (string, error) {
 			return "", err
 		}
 		if !validDomain(b) {
-			return "", &socksError{socksHostUnreachable, "malformed domain name", ""}
+			return "", &socksError{socksHostUnreachable, "malformed domain name"}
 		}
 		host = string(b)
 	default:
-		return "", &socksError{socksAddrTypeNotSupport, "address type " + strconv.Itoa(int(h[3])), ""}
+		return "", &socksError{socksAddrTypeNotSupport, "address type " + strconv.Itoa(int(h[3]))}
 	}
 	var pb [2]byte
 	if _, err := io.ReadFull(r, pb[:]); err != nil {
 		return "", err
 	}
 	if h[1] != socksCmdConnect {
-		return "", &socksError{socksCmdNotSupported, "command " + strconv.Itoa(int(h[1])), ""}
+		return "", &socksError{socksCmdNotSupported, "command " + strconv.Itoa(int(h[1]))}
 	}
 	port := binary.BigEndian.Uint16(pb[:])
 	if port == 0 {
 		// Nothing listens on port 0: a malformed request, refused like
 		// any other the gateway will not serve.
-		return "", &socksError{socksNotAllowed, "port 0", reasonBadRequest}
+		return "", refuse(reasonBadRequest, "port 0")
 	}
 	return net.JoinHostPort(host, strconv.Itoa(int(port))), nil
 }
@@ -173,13 +172,13 @@ func (g *Gateway) serveSOCKS(c net.Conn, br *bufio.Reader, ip netip.Addr) bool {
 	addr, err := readSocksRequest(br)
 	if err != nil {
 		var se *socksError
-		if errors.As(err, &se) {
+		var r *refusal
+		switch {
+		case errors.As(err, &se):
 			c.Write(socksReplyBytes(se.reply, nil))
-			code := se.code
-			if code == "" {
-				code = reasonUnsupported
-			}
-			g.logRefusal("socks5", ip, user, refuse(code, "%s", se.msg))
+			g.logRefusal("socks5", ip, user, refuse(reasonUnsupported, "%s", se.msg))
+		case errors.As(err, &r):
+			g.socksRefuse(c, ip, user, r)
 		}
 		return false
 	}
