@@ -279,6 +279,7 @@ func (s *Server) routes() {
 	s.handle("POST /v1/subusers/{ref}/enable", s.enable)
 	s.handle("GET /v1/subusers/{ref}/usage", s.subUserUsage)
 	s.handle("GET /v1/subusers/{ref}/ledger", s.subUserLedger)
+	s.handle("GET /v1/subusers/{ref}/proxy-urls", s.proxyURLs)
 	s.handle("GET /v1/usage", s.allUsage)
 	s.handle("GET /v1/ledger", s.ledger)
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -10,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/oasdiff/yaml"
+
+	"github.com/subgate/subgate"
 )
 
 // config is what serve needs. Precedence: flags > environment > config file
@@ -29,6 +32,7 @@ type config struct {
 	MetricsAddr   string `json:"metrics_addr"`    // Prometheus /metrics; "" serves it on the API port
 	Routes        string `json:"routes"`          // route configuration file (default: direct egress)
 	Node          string `json:"node"`            // unique name of this gateway process
+	PublicProxy   string `json:"public_proxy"`    // HOST[:HTTP_PORT[:SOCKS5_PORT]] customers dial; default from the listeners
 
 	NetNutPrefix  string `json:"netnut_prefix"`  // where the dialects sit on the API port
 	IPRoyalPrefix string `json:"iproyal_prefix"` //
@@ -69,6 +73,7 @@ func bindConfigFlags(fs *flag.FlagSet) *configFlags {
 	fs.StringVar(&cf.c.MetricsAddr, "metrics-addr", "", "Prometheus /metrics port (env SUBGATE_METRICS_ADDR, default: on the API port)")
 	fs.StringVar(&cf.c.Routes, "routes", "", "route configuration file, JSON (env SUBGATE_ROUTES, default: direct egress)")
 	fs.StringVar((*string)(&cf.c.Dashboard), "dashboard", "", "web dashboard at /dashboard on the API port: on or off (env SUBGATE_DASHBOARD, default on)")
+	fs.StringVar(&cf.c.PublicProxy, "public-proxy", "", "public address of the gateway, HOST[:HTTP_PORT[:SOCKS5_PORT]], used in proxy lists and URLs (env SUBGATE_PUBLIC_PROXY, default: from the proxy listen addresses and the host the API is reached at)")
 	fs.StringVar(&cf.c.Node, "node", "", "unique name of this gateway process (env SUBGATE_NODE, default host name + random)")
 	return cf
 }
@@ -91,6 +96,7 @@ var envNames = []struct {
 	{"SUBGATE_METRICS_ADDR", func(c *config) *string { return &c.MetricsAddr }},
 	{"SUBGATE_ROUTES", func(c *config) *string { return &c.Routes }},
 	{"SUBGATE_NODE", func(c *config) *string { return &c.Node }},
+	{"SUBGATE_PUBLIC_PROXY", func(c *config) *string { return &c.PublicProxy }},
 	{"SUBGATE_NETNUT_PREFIX", func(c *config) *string { return &c.NetNutPrefix }},
 	{"SUBGATE_IPROYAL_PREFIX", func(c *config) *string { return &c.IPRoyalPrefix }},
 	{"SUBGATE_9PROXY_PREFIX", func(c *config) *string { return &c.NinePrefix }},
@@ -129,6 +135,7 @@ func (a *app) loadConfig(cf *configFlags) (config, error) {
 		{"proxy-addr", &c.ProxyAddr, cf.c.ProxyAddr}, {"http-proxy-addr", &c.HTTPProxyAddr, cf.c.HTTPProxyAddr},
 		{"socks-addr", &c.SOCKSAddr, cf.c.SOCKSAddr}, {"metrics-addr", &c.MetricsAddr, cf.c.MetricsAddr},
 		{"routes", &c.Routes, cf.c.Routes}, {"node", &c.Node, cf.c.Node},
+		{"public-proxy", &c.PublicProxy, cf.c.PublicProxy},
 		{"dashboard", (*string)(&c.Dashboard), string(cf.c.Dashboard)},
 	} {
 		if isSet(cf.fs, e.flag) {
@@ -160,6 +167,17 @@ func readConfigFile(path string, c *config) error {
 		return fmt.Errorf("config file %s: %w", path, err)
 	}
 	return nil
+}
+
+// publicGateway is the gateway's public address: the public_proxy setting,
+// with what it leaves out taken from the proxy listen addresses.
+func (c config) publicGateway() (subgate.GatewayAddress, error) {
+	def := subgate.GatewayAddressFromListeners(c.ProxyAddr, c.HTTPProxyAddr, c.SOCKSAddr)
+	a, err := subgate.ParseGatewayAddress("public_proxy", c.PublicProxy, def)
+	if err != nil {
+		return a, errors.New(err.(*subgate.Error).Message)
+	}
+	return a, nil
 }
 
 // isPostgres reports whether the database setting names PostgreSQL.
