@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -117,23 +118,30 @@ func (s *Store) SubUsers(ctx context.Context, f subgate.SubUserFilter) (*subgate
 		args = append(args, v)
 		return fmt.Sprintf("$%d", len(args))
 	}
-	where = append(where, src.live)
+	// The conditions on the sub-user row; scope is on the list source.
+	var scopeArg string
 	if f.Scope != 0 {
-		where = append(where, src.reseller+" = "+arg(int64(f.Scope)))
+		scopeArg = arg(int64(f.Scope))
 	}
+	var conds []string
 	if f.Status != "" {
-		where = append(where, "s.status = "+arg(string(f.Status)))
+		conds = append(conds, "s.status = "+arg(string(f.Status)))
 	}
 	if f.Search != "" {
-		where = append(where, searchCondition(f.Search, arg))
+		conds = append(conds, searchCondition(f.Search, arg))
 	}
+	where = append(where, src.live)
+	if scopeArg != "" {
+		where = append(where, src.reseller+" = "+scopeArg)
+	}
+	where = append(where, conds...)
 	out := &subgate.SubUserPage{Total: -1}
 	if f.WithTotal {
-		total, err := s.countSubUsers(ctx, f, src, where, args)
+		total, estimated, err := s.countSubUsers(ctx, f, scopeArg, conds, args)
 		if err != nil {
 			return nil, dbError(err)
 		}
-		out.Total = total
+		out.Total, out.TotalEstimated = total, estimated
 	}
 	dir, cmp := "ASC", ">"
 	if f.Desc {
@@ -178,15 +186,48 @@ func (s *Store) SubUsers(ctx context.Context, f subgate.SubUserFilter) (*subgate
 	return out, nil
 }
 
-// countSubUsers counts the rows a list filter matches. A reseller's whole
-// list is counted by create and delete already.
-func (s *Store) countSubUsers(ctx context.Context, f subgate.SubUserFilter, src listSource, where []string, args []any) (int64, error) {
-	var n int64
-	if f.Scope != 0 && f.Search == "" && f.Status == "" {
-		return s.CountSubUsers(ctx, int64(f.Scope))
+// countSubUsers counts the live sub-users of the scope (its placeholder, or
+// "" for all) that meet conds. The whole list is counted by create and
+// delete already. Otherwise the count reads the sub-user rows alone
+// (whatever the list order), from an index where it can; a caller content
+// with an estimate gets one from a sample where the count would read every
+// match (see storeutil.Sampler).
+func (s *Store) countSubUsers(ctx context.Context, f subgate.SubUserFilter, scopeArg string, conds []string, args []any) (n int64, estimated bool, err error) {
+	var rows int64
+	err = s.pool.QueryRow(ctx, `SELECT coalesce(sum(live_subusers), 0)::bigint FROM resellers WHERE $1 = 0 OR id = $1`,
+		int64(f.Scope)).Scan(&rows)
+	if err != nil || len(conds) == 0 {
+		return rows, false, err
 	}
-	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM `+src.from+` WHERE `+strings.Join(where, " AND "), args...).Scan(&n)
-	return n, err
+	in, inArgs := "s.deleted_at IS NULL", []any{}
+	if scopeArg != "" {
+		in, inArgs = in+" AND s.reseller_id = "+scopeArg, args[:1] // the scope is the first argument
+	}
+	if f.EstimateTotal && !storeutil.DefaultSampler.Covers(rows) {
+		n, err = s.estimateSubUsers(ctx, in, inArgs, conds, args, rows)
+		return n, true, err
+	}
+	err = s.pool.QueryRow(ctx, `SELECT count(*) FROM subusers s WHERE `+in+` AND `+strings.Join(conds, " AND "), args...).Scan(&n)
+	return n, false, err
+}
+
+// estimateSubUsers samples runs of the scope's live rows (in, over s, with
+// inArgs) in id order and tests conds on them.
+func (s *Store) estimateSubUsers(ctx context.Context, in string, inArgs []any, conds []string, args []any, rows int64) (int64, error) {
+	var minID, maxID *int64
+	err := s.pool.QueryRow(ctx, `SELECT (SELECT min(s.id) FROM subusers s WHERE `+in+`),
+		(SELECT max(s.id) FROM subusers s WHERE `+in+`)`, inArgs...).Scan(&minID, &maxID)
+	if err != nil || minID == nil {
+		return 0, err
+	}
+	from, limit := fmt.Sprintf("$%d", len(args)+1), fmt.Sprintf("$%d", len(args)+2)
+	query := `SELECT count(*), count(*) FILTER (WHERE hit), coalesce(max(id), 0) FROM (SELECT s.id, (` +
+		strings.Join(conds, " AND ") + `) AS hit FROM subusers s WHERE ` + in + ` AND s.id >= ` + from +
+		` ORDER BY s.id LIMIT ` + limit + `) w`
+	return storeutil.DefaultSampler.Estimate(rows, *minID, *maxID, func(from int64, limit int) (read, hits, last int64, err error) {
+		err = s.pool.QueryRow(ctx, query, append(slices.Clone(args), from, limit)...).Scan(&read, &hits, &last)
+		return read, hits, last, err
+	})
 }
 
 // defaultChangesLimit bounds a SubUsersChanged call without a limit.
