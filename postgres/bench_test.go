@@ -82,6 +82,8 @@ func BenchmarkList(b *testing.B) {
 		{"reseller/username", subgate.SubUserFilter{Scope: subgate.Scope(big.ID), Sort: subgate.SortUsername}},
 		{"reseller/used-desc", subgate.SubUserFilter{Scope: subgate.Scope(big.ID), Sort: subgate.SortUsed, Desc: true}},
 		{"reseller/status-active", subgate.SubUserFilter{Scope: subgate.Scope(big.ID), Status: subgate.StatusActive, Sort: subgate.SortCreatedAt}},
+		{"reseller/disabled-used", subgate.SubUserFilter{Scope: subgate.Scope(big.ID), Status: subgate.StatusDisabled, Sort: subgate.SortUsed, Desc: true}},
+		{"reseller/blocked-used", subgate.SubUserFilter{Scope: subgate.Scope(big.ID), Status: subgate.StatusBlocked, Sort: subgate.SortUsed, Desc: true}},
 		{"admin/available", subgate.SubUserFilter{Sort: subgate.SortAvailable}},
 		{"search/rare", subgate.SubUserFilter{Scope: subgate.Scope(big.ID), Search: "0424242"}},
 		{"search/common", subgate.SubUserFilter{Scope: subgate.Scope(big.ID), Search: "falcon"}},
@@ -156,8 +158,12 @@ func bulkLoad(b testing.TB, db *testDB, n int, big, small int64) {
 			note = fmt.Sprintf("invoice %d paid", rng.IntN(100_000))
 		}
 		at := created.Add(time.Duration(i) * time.Second)
+		status := statuses[i%len(statuses)]
+		if i%20_000 == 7 {
+			status = "blocked" // rare: a few dozen in a million
+		}
 		users = append(users, []any{int64(i + 1), subgate.NewHash(), reseller, fmt.Sprintf("u%s_%07d", w1[:3], i), sealed,
-			strings.ToUpper(w1[:1]) + w1[1:] + " " + w2, note, statuses[i%len(statuses)], avail, used, at, at, int64(i + 1)})
+			strings.ToUpper(w1[:1]) + w1[1:] + " " + w2, note, status, avail, used, at, at, int64(i + 1)})
 	}
 	_, err = conn.CopyFrom(ctx, pgx.Identifier{"subusers"},
 		[]string{"id", "hash", "reseller_id", "username", "password", "name", "note", "status", "created_at", "updated_at", "seq"},

@@ -8,6 +8,8 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/subgate/subgate"
 	"github.com/subgate/subgate/internal/storeutil"
 )
@@ -143,6 +145,15 @@ func (s *Store) SubUsers(ctx context.Context, f subgate.SubUserFilter) (*subgate
 		}
 		out.Total, out.TotalEstimated = total, estimated
 	}
+	if f.Status != "" && src == fromTotals {
+		ids, err := s.rareStatusIDs(ctx, f)
+		if err != nil {
+			return nil, dbError(err)
+		}
+		if ids != nil {
+			where = append(where, src.id+" = ANY("+arg(ids)+")")
+		}
+	}
 	dir, cmp := "ASC", ">"
 	if f.Desc {
 		dir, cmp = "DESC", "<"
@@ -228,6 +239,30 @@ func (s *Store) estimateSubUsers(ctx context.Context, in string, inArgs []any, c
 		err = s.pool.QueryRow(ctx, query, append(slices.Clone(args), from, limit)...).Scan(&read, &hits, &last)
 		return read, hits, last, err
 	})
+}
+
+// rareStatusRows bounds how many sub-users make a status rare.
+const rareStatusRows = 2000
+
+// rareStatusIDs returns the ids of f's status in its scope when there are
+// at most rareStatusRows of them, else nil. The totals' sort indexes do not
+// hold the status: walking one finds a page of a common status at once but
+// must pass every row to learn that a rare one (the few blocked sub-users)
+// has no more, while the status index lists a rare one's ids at once.
+func (s *Store) rareStatusIDs(ctx context.Context, f subgate.SubUserFilter) ([]int64, error) {
+	query, args := `SELECT s.id FROM subusers s WHERE s.deleted_at IS NULL AND s.status = $1`, []any{string(f.Status)}
+	if f.Scope != 0 {
+		query, args = query+` AND s.reseller_id = $2`, append(args, int64(f.Scope))
+	}
+	rows, err := s.pool.Query(ctx, query+fmt.Sprintf(` LIMIT %d`, rareStatusRows+1), args...)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil || len(ids) > rareStatusRows {
+		return nil, err
+	}
+	return append(ids, 0)[:len(ids)], nil // never nil: no ids is a rare status too
 }
 
 // defaultChangesLimit bounds a SubUsersChanged call without a limit.

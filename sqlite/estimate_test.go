@@ -1,12 +1,10 @@
 package sqlite
 
 import (
-	"bytes"
 	"path/filepath"
 	"testing"
 
 	"github.com/subgate/subgate"
-	"github.com/subgate/subgate/secret"
 	"github.com/subgate/subgate/storetest"
 )
 
@@ -14,15 +12,7 @@ import (
 // would read every match, and close to the exact count; where the count is
 // cheap it stays exact.
 func TestEstimatedTotals(t *testing.T) {
-	c, err := secret.New(bytes.Repeat([]byte{9}, secret.KeySize))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := Open(filepath.Join(t.TempDir(), "estimate.db"), c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openFile(t, filepath.Join(t.TempDir(), "estimate.db"))
 	scope := subgate.Scope(bulkLoad(t, s, 6000))
 	storetest.CheckEstimatedTotals(t, s, []storetest.TotalCase{
 		{Filter: subgate.SubUserFilter{Scope: scope, Status: subgate.StatusDisabled}, Estimated: true, Within: 0.2},

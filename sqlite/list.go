@@ -71,6 +71,17 @@ func (q *listQuery) add(cond string, args ...any) {
 	q.args = append(q.args, args...)
 }
 
+// addIDs limits the list to rows fetched by id and then sorted: the way to
+// list a few matches in any order.
+func (q *listQuery) addIDs(ids []int64) {
+	in := make([]string, len(ids))
+	for i, id := range ids {
+		in[i] = strconv.FormatInt(id, 10)
+	}
+	q.add("s.id IN (" + strings.Join(in, ",") + ")")
+	q.oneOff = true
+}
+
 func (q *listQuery) sql() string { return strings.Join(q.where, " AND ") }
 
 // clone is a copy that conditions added later do not reach.
@@ -100,6 +111,11 @@ func (s *Store) SubUsers(ctx context.Context, f subgate.SubUserFilter) (*subgate
 	filter := q.clone() // the conditions alone, before a search strategy joins in
 	if search != "" {
 		if err := s.addSearch(ctx, &q, search, f); err != nil {
+			return nil, err
+		}
+	}
+	if f.Status != "" && !q.oneOff && f.Sort != subgate.SortID && f.Sort != subgate.SortStatus {
+		if err := s.addRareStatus(ctx, &q, f); err != nil {
 			return nil, err
 		}
 	}
@@ -203,6 +219,35 @@ func (s *Store) estimate(ctx context.Context, filter listQuery, scope subgate.Sc
 	})
 }
 
+// addRareStatus fetches a rare status's rows by id. A sort index walk
+// finds a page of a common status at once, but must pass every row to learn
+// that a rare one (say, the few blocked sub-users) has no more; the status
+// index (reseller, status, id) holds its ids, counted without reading rows.
+func (s *Store) addRareStatus(ctx context.Context, q *listQuery, f subgate.SubUserFilter) error {
+	query, args := `SELECT s.id FROM subusers s WHERE s.deleted_at IS NULL AND s.status = ?`, []any{string(f.Status)}
+	if f.Scope != 0 {
+		query, args = query+` AND s.reseller_id = ?`, append(args, int64(f.Scope))
+	}
+	rows, err := s.read.QueryContext(ctx, query+` LIMIT ?`, append(args, s.rareMatches+1)...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil || len(ids) > s.rareMatches {
+		return err
+	}
+	q.addIDs(ids)
+	return nil
+}
+
 // defaultRareMatches bounds how many trigram-index hits make a rare search
 // term: rare terms are fetched by id and sorted, which costs about one row
 // read per hit, and counting up to this many hits stays cheap.
@@ -231,12 +276,7 @@ func (s *Store) addSearch(ctx context.Context, q *listQuery, term string, f subg
 		return err
 	}
 	if len(ids) <= s.rareMatches {
-		in := make([]string, len(ids))
-		for i, id := range ids {
-			in[i] = strconv.FormatInt(id, 10)
-		}
-		q.add("s.id IN (" + strings.Join(in, ",") + ")")
-		q.oneOff = true
+		q.addIDs(ids)
 		return nil
 	}
 	if f.Sort == subgate.SortID {

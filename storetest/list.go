@@ -236,6 +236,33 @@ var listTests = []test{
 			t.Fatalf("search pages %v, want %v", got, expectOrder(want, subgate.SortUsername, false))
 		}
 	}},
+	{"StatusInEveryOrder", func(t *testing.T, e *env) {
+		r, all := listFixture(e)
+		for _, status := range []subgate.Status{subgate.StatusDisabled, subgate.StatusActive, subgate.StatusBlocked} {
+			var want []*subgate.SubUser
+			for _, u := range all {
+				if u.Status == status {
+					want = append(want, u)
+				}
+			}
+			for _, s := range []subgate.SubUserSort{subgate.SortUsed, subgate.SortAvailable, subgate.SortUsername, subgate.SortCreatedAt} {
+				for _, desc := range []bool{false, true} {
+					var got []int64
+					f := subgate.SubUserFilter{Scope: subgate.Scope(r.ID), Status: status, Sort: s, Desc: desc, Limit: 3}
+					for range 20 {
+						page := e.list(f)
+						got = append(got, ids(page.Items)...)
+						if f.After = page.Next; f.After == "" {
+							break
+						}
+					}
+					if fmt.Sprint(got) != fmt.Sprint(expectOrder(want, s, desc)) {
+						t.Fatalf("status %s sort %s desc %t: %v, want %v", status, s, desc, got, expectOrder(want, s, desc))
+					}
+				}
+			}
+		}
+	}},
 	{"TotalsInEveryOrder", func(t *testing.T, e *env) {
 		r, all := listFixture(e)
 		count := func(scope subgate.Scope, search string, status subgate.Status) int64 {
