@@ -24,6 +24,9 @@ type listSource struct {
 var (
 	fromSubUsers = listSource{from: "subusers s", live: "s.deleted_at IS NULL", reseller: "s.reseller_id", id: "s.id"}
 	fromTotals   = listSource{from: "totals t JOIN subusers s ON s.id = t.subuser_id", live: "t.live", reseller: "t.reseller_id", id: "t.subuser_id"}
+	// totalsAlone serves the totals' orders when no condition is on the
+	// sub-user row: the page is then chosen from the sort index alone.
+	totalsAlone = listSource{from: "totals t", live: "t.live", reseller: "t.reseller_id", id: "t.subuser_id"}
 )
 
 // sortKeys maps a sort order to its key column and source.
@@ -131,6 +134,9 @@ func (s *Store) SubUsers(ctx context.Context, f subgate.SubUserFilter) (*subgate
 	}
 	if f.Search != "" {
 		conds = append(conds, searchCondition(f.Search, arg))
+	}
+	if src == fromTotals && len(conds) == 0 {
+		src = totalsAlone
 	}
 	where = append(where, src.live)
 	if scopeArg != "" {
