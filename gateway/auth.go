@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net/netip"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,6 +19,7 @@ import (
 type credCache struct {
 	store    subgate.Store
 	onChange func(old, cur *subgate.SubUser) // old or cur may be nil
+	misses   *missCache                      // which misses may catch up
 
 	mu      sync.RWMutex
 	byName  map[string]*subgate.SubUser
@@ -41,7 +41,7 @@ const changedPage = 1000
 
 func newCredCache(store subgate.Store, onChange func(old, cur *subgate.SubUser)) *credCache {
 	return &credCache{
-		store: store, onChange: onChange, ipRules: newIPIndex(),
+		store: store, onChange: onChange, misses: newMissCache(), ipRules: newIPIndex(),
 		byName: map[string]*subgate.SubUser{}, byID: map[int64]*subgate.SubUser{},
 		pokeCh: make(chan struct{}, 1),
 	}
@@ -134,10 +134,19 @@ func (c *credCache) apply(page []*subgate.SubUser) {
 	}
 }
 
+// catchUpOnMiss catches up after a lookup missed, unless the same miss
+// (named by its parts) caught up lately or misses used up their budget: a
+// sub-user created a moment ago authenticates at once, while repeated
+// failures do not reach the store.
+func (c *credCache) catchUpOnMiss(log *slog.Logger, miss ...string) {
+	if c.misses.first(time.Now(), miss...) {
+		c.catchUp(log)
+	}
+}
+
 // catchUp makes sure a refresh that began after the caller's lookup missed
-// has run: a sub-user created a moment ago authenticates at once. Misses
-// that arrive together share one refresh, so failed logins cost at most one
-// query in flight.
+// has run. Misses that arrive together share one refresh, so they cost at
+// most one query in flight.
 func (c *credCache) catchUp(log *slog.Logger) {
 	missed := time.Now()
 	c.refreshMu.Lock()
@@ -193,14 +202,20 @@ type principal struct {
 
 // authenticate checks proxy credentials (or, without any, the source IP)
 // and parses targeting parameters. A wrong credential is ReasonAuth; a
-// right one with malformed parameters is ReasonBadParameter.
+// right one with malformed parameters is ReasonBadParameter. Failures are
+// limited per source, per source and username, and per username (see
+// authLimiter); a limited login is refused before anything is checked.
 func (g *Gateway) authenticate(user, pass string, hasCreds bool, ip netip.Addr) (*principal, *refusal) {
-	now := g.now()
 	if !hasCreds {
 		u, resellers := g.creds.byIP(ip)
-		if u == nil && resellers == nil && !g.limiter.blocked(ip, 0, now) {
-			g.creds.catchUp(g.log)
-			u, resellers = g.creds.byIP(ip)
+		if u == nil && resellers == nil {
+			// Counted per source; the client is asked for credentials
+			// either way.
+			if try, ok := g.limiter.Begin(ip, ""); ok {
+				g.creds.catchUpOnMiss(g.log, "ip", ip.Unmap().String())
+				u, resellers = g.creds.byIP(ip)
+				try.Done(u == nil && resellers == nil)
+			}
 		}
 		if resellers != nil {
 			g.log.Warn("source IP is allow-listed by sub-users of several resellers; IP authentication refused",
@@ -211,28 +226,27 @@ func (g *Gateway) authenticate(user, pass string, hasCreds bool, ip netip.Addr) 
 		if u != nil {
 			return &principal{user: u}, nil
 		}
-		return nil, g.authFailed(ip, now, "proxy credentials required")
+		return nil, g.authFailed("proxy credentials required")
 	}
-	name, _, _ := strings.Cut(user, "-")
+	name := subgate.ProxyUsername(user)
 	secret := subgate.ProxySecret(pass) // '_' may be part of the password itself
-	u := g.creds.byUsername(name)
-	id := int64(0)
-	if u != nil {
-		id = u.ID
-	}
-	if g.limiter.blocked(ip, id, now) {
+	try, ok := g.limiter.Begin(ip, name)
+	if !ok {
 		g.metrics.authFail.Inc()
-		return nil, refuse(reasonRateLimited, "too many failed logins from %s, try again later", ip)
+		return nil, refuse(reasonRateLimited, "too many failed logins, try again later")
 	}
+	u := g.creds.byUsername(name)
 	if u == nil || !subgate.EqualSecret(u.Password, secret) {
-		// Maybe created or changed a moment ago: catch up and look again.
-		g.creds.catchUp(g.log)
+		// Maybe created or changed a moment ago: catch up (at most once a
+		// while per username) and look again.
+		g.creds.catchUpOnMiss(g.log, "user", name)
 		u = g.creds.byUsername(name)
 	}
 	if u == nil || !subgate.EqualSecret(u.Password, secret) {
-		return nil, g.authFailed(ip, now, "wrong username or password")
+		try.Done(true)
+		return nil, g.authFailed("wrong username or password")
 	}
-	g.limiter.succeeded(ip, u.ID, now)
+	try.Done(false)
 	_, _, t, err := subgate.ParseProxyCredentials(user, pass)
 	if err != nil {
 		return nil, refuse(subgate.ReasonBadParameter, "%s", subgate.ErrorMessage(err))
@@ -240,8 +254,7 @@ func (g *Gateway) authenticate(user, pass string, hasCreds bool, ip netip.Addr) 
 	return &principal{user: u, password: secret, target: t}, nil
 }
 
-func (g *Gateway) authFailed(ip netip.Addr, now time.Time, msg string) *refusal {
+func (g *Gateway) authFailed(msg string) *refusal {
 	g.metrics.authFail.Inc()
-	g.limiter.failed(ip, now)
 	return refuse(subgate.ReasonAuth, "%s", msg)
 }

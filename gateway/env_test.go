@@ -187,6 +187,13 @@ func connectVia(t testing.TB, proxy, user, pass, target string) (net.Conn, *http
 	if err != nil {
 		t.Fatal(err)
 	}
+	return connectOn(t, c, user, pass, target)
+}
+
+// connectOn sends CONNECT over c, a fresh connection to the proxy; the
+// response is returned when not 200, with c closed.
+func connectOn(t testing.TB, c net.Conn, user, pass, target string) (net.Conn, *http.Response) {
+	t.Helper()
 	auth := ""
 	if user != "" {
 		auth = "Proxy-Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass)) + "\r\n"

@@ -50,12 +50,7 @@ func restartWith(e *env, opts ...envOption) {
 // when admitted, otherwise the refusal code.
 func egressOutcome(t *testing.T, proxy, user, target string) string {
 	t.Helper()
-	c, bad := connectVia(t, proxy, user, testPassword, target)
-	if bad != nil {
-		return bad.Header.Get("X-Subgate-Error")
-	}
-	c.Close()
-	return ""
+	return outcome(connectVia(t, proxy, user, testPassword, target))
 }
 
 // After a restart with the cap full, an egress used earlier in the day is

@@ -2,10 +2,12 @@ package web
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/subgate/subgate"
+	"github.com/subgate/subgate/internal/loginlimit"
 )
 
 // sessionCookie holds the session: "d." and a dashboard token for a
@@ -178,8 +180,9 @@ func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, status int,
 	s.render(w, r, status, "login", pg)
 }
 
-// login opens a session: a reseller with email and password, the admin
-// with the admin token. Failed attempts are rate-limited per address.
+// login opens a session: a reseller with email and password, a sub-user
+// with username and password, the admin with the admin token. Failed
+// attempts are limited per address and per account (see loginlimit).
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	c, err := r.Cookie(loginCookie)
 	if err != nil || c.Value == "" || !equalStrings(c.Value, r.PostFormValue("csrf")) {
@@ -188,11 +191,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	v := loginView{Mode: r.PostFormValue("mode"), Email: strings.TrimSpace(r.PostFormValue("email")),
 		Username: strings.TrimSpace(r.PostFormValue("username"))}
-	done, ok := s.logins.Attempt(r)
+	done, ok := s.logins.Attempt(r, loginAccount(v))
 	if !ok {
-		w.Header().Set("Retry-After", "10")
+		w.Header().Set("Retry-After", strconv.Itoa(int(loginlimit.AccountRefill/time.Second)))
 		s.renderLogin(w, r, http.StatusTooManyRequests, v,
-			subgate.Errorf(subgate.EUNAUTHORIZED, "too many failed sign-ins from this address; wait a minute and try again"))
+			subgate.Errorf(subgate.EUNAUTHORIZED, "too many failed sign-ins; wait a minute and try again"))
 		return
 	}
 	var value, token string
@@ -220,6 +223,18 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	s.clearCookie(w, r, loginCookie)
 	s.setCookie(w, r, sessionCookie, value, subgate.DashboardSessionTTL)
 	s.redirect(w, r, "/")
+}
+
+// loginAccount is the account a sign-in counts against in the limiter;
+// each form has its own names.
+func loginAccount(v loginView) string {
+	switch v.Mode {
+	case "admin":
+		return "admin"
+	case "subuser":
+		return "subuser:" + v.Username
+	}
+	return "reseller:" + v.Email
 }
 
 func (s *Server) adminLogin(r *http.Request) (string, error) {

@@ -59,7 +59,7 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 		h.failWith(w, r, err, own)
 		return
 	}
-	done, ok := h.logins.Attempt(r)
+	done, ok := h.logins.Attempt(r, *req.Email)
 	if !ok {
 		tooManyLogins(w)
 		return

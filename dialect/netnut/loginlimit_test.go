@@ -17,13 +17,13 @@ func loginRequestFrom(remote string) *http.Request {
 	return r
 }
 
-// A limited source gets 429 in NetNut's envelope before any password is
+// A limited source and email get 429 in NetNut's envelope before any password is
 // checked.
 func TestLoginAnswers429InEnvelope(t *testing.T) {
 	h := &handler{logins: loginlimit.New()}
 	r := loginRequestFrom("127.0.0.1:40000")
-	for i := 0; i < loginlimit.Burst; i++ {
-		done, _ := h.logins.Attempt(r)
+	for i := 0; i < loginlimit.PairBurst; i++ {
+		done, _ := h.logins.Attempt(r, "a@example.com")
 		done(true)
 	}
 	w := httptest.NewRecorder()
