@@ -188,16 +188,3 @@ func (s *Store) countSubUsers(ctx context.Context, f subgate.SubUserFilter, src 
 	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM `+src.from+` WHERE `+strings.Join(where, " AND "), args...).Scan(&n)
 	return n, err
 }
-
-// defaultChangesLimit bounds a SubUsersChanged call without a limit.
-const defaultChangesLimit = 1000
-
-// SubUsersChanged returns sub-users, deleted ones too, whose Seq is above
-// after, in Seq order.
-func (s *Store) SubUsersChanged(ctx context.Context, after int64, limit int) ([]*subgate.SubUser, error) {
-	if limit <= 0 {
-		limit = defaultChangesLimit
-	}
-	us, err := s.loadSubUsers(ctx, s.pool, selectSubUsers+` WHERE s.seq > $1 ORDER BY s.seq LIMIT $2`, after, limit)
-	return us, dbError(err)
-}
