@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -32,4 +33,42 @@ func TestChangesNotMissedWhenCommitsOvertake(t *testing.T) {
 		t.Fatal(err)
 	}
 	storetest.CheckNoCreateMissed(t, st, r.ID, 6, 15)
+}
+
+// Creating, changing and deleting sub-users without traffic rewrites
+// neither the reseller's row nor its pools: every change of a reseller's
+// sub-users would otherwise queue on them and leave dead row versions.
+func TestSubUserChangesLeaveResellerAndPoolRows(t *testing.T) {
+	db := newTestDB(t)
+	f := newFixture(t, db.open(t), 1000, 0)
+	versions := func() string {
+		t.Helper()
+		var v string
+		err := db.admin.QueryRow(f.ctx, `SELECT (SELECT xmin::text FROM `+db.schema+`.resellers WHERE id = $1) || ' ' ||
+			(SELECT string_agg(xmin::text, ',' ORDER BY product) FROM `+db.schema+`.pools WHERE reseller_id = $1)`, f.r.ID).Scan(&v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	before := versions()
+	note := "changed"
+	for i := range 3 {
+		u := newSubUser(f.r.ID, fmt.Sprintf("quiet_%d_%s", i, subgate.NewHash()))
+		if err := f.st.CreateSubUser(f.ctx, u, nil, ""); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.st.UpdateSubUser(f.ctx, 0, u.ID, subgate.SubUserUpdate{Note: &note}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.st.DeleteSubUser(f.ctx, 0, u.ID, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if after := versions(); after != before {
+		t.Fatalf("reseller and pool row versions went from %s to %s", before, after)
+	}
+	if n, err := f.st.CountSubUsers(f.ctx, f.r.ID); err != nil || n != 1 {
+		t.Fatalf("CountSubUsers = %d, %v; want 1 (the fixture's)", n, err)
+	}
 }
