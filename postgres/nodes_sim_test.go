@@ -177,6 +177,7 @@ func TestManyNodesShareOneDatabase(t *testing.T) {
 		wg.Go(func() { n.follow(runCtx, t) })
 		wg.Go(func() { n.meter(runCtx, t) })
 	}
+	time.Sleep(time.Second) // the nodes' LISTEN sessions connect
 	committed := map[string]time.Time{}
 	began := time.Now()
 	for k := 0; time.Since(began) < time.Duration(seconds)*time.Second; k++ {
