@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// Proxy credentials may carry targeting parameters: in the username
-// ("alice-country-us-session-abc123-ttl-10m", keys and values separated by
-// '-') or, IPRoyal style, in the password
+// Proxy credentials may carry targeting parameters, in the username (in
+// subgate's own, NetNut's, 9Proxy's or Oxylabs' syntax, see
+// ParseProxyUsername) or, IPRoyal style, in the password
 // ("secret_country-us_session-abcd1234_lifetime-10m", '_' between settings).
 // Usernames cannot contain '-' and passwords cannot contain "_word-" (see
 // ValidateUsername and ValidateProxyPassword), so the split is unambiguous.
@@ -20,42 +20,31 @@ const (
 	MaxSessionTTL = 7 * 24 * time.Hour
 )
 
-// usernameKeys maps every accepted username parameter (with aliases used by
-// other providers) to its canonical name.
+// usernameKeys maps every accepted key-value username parameter to its
+// canonical name: subgate's own, with the aliases of Oxylabs-style gateways
+// (cc, sessid, sesstime), NetNut (sid) and 9Proxy (ssid, sst).
 var usernameKeys = map[string]string{
 	"product": "product", "type": "product",
 	"country": "country", "cc": "country",
 	"state":   "state",
 	"city":    "city",
-	"session": "session", "sid": "session", "sessid": "session",
-	"ttl": "ttl", "sesstime": "ttl",
+	"session": "session", "sid": "session", "sessid": "session", "ssid": "session",
+	"ttl": "ttl", "sesstime": "ttl", "sst": "ttl",
 }
 
-// passwordKeys are IPRoyal's settings.
+// passwordKeys are IPRoyal's settings that mean something here.
 var passwordKeys = map[string]string{
 	"country": "country", "city": "city", "state": "state",
 	"session": "session", "lifetime": "ttl",
 }
 
-// ParseProxyUsername splits a proxy username into the sub-user's username and
-// the targeting parameters that follow it.
-func ParseProxyUsername(s string) (username string, t Target, err error) {
-	parts := strings.Split(s, "-")
-	username = parts[0]
-	if username == "" {
-		return "", Target{}, Invalidf("username", "is empty")
-	}
-	params := parts[1:]
-	if len(params)%2 != 0 {
-		return "", Target{}, Invalidf(paramName(params[len(params)-1]), "has no value (parameters go key-value, separated by '-')")
-	}
-	seen := map[string]bool{}
-	for i := 0; i < len(params); i += 2 {
-		if err := setParam(&t, usernameKeys, seen, params[i], params[i+1]); err != nil {
-			return "", Target{}, err
-		}
-	}
-	return username, t, nil
+// ignoredPasswordKeys are IPRoyal's other settings: a region (continent), an
+// ISP, the high-end pool, skipping static ISP IPs or listed ranges, forcing
+// a random IP. Nothing here honours them, so, like IPRoyal with a setting a
+// plan lacks, the gateway accepts and ignores them.
+var ignoredPasswordKeys = map[string]bool{
+	"region": true, "isp": true, "streaming": true, "skipispstatic": true,
+	"skipipslist": true, "forcerandom": true,
 }
 
 // ParseProxyPassword splits an IPRoyal-style password into the password and
@@ -80,6 +69,16 @@ func ParseProxyPassword(s string) (password string, t Target, err error) {
 		if !ok {
 			return "", Target{}, Invalidf(paramName(p), "has no value (settings go key-value, e.g. country-us)")
 		}
+		if k := strings.ToLower(key); ignoredPasswordKeys[k] {
+			if seen[k] {
+				return "", Target{}, Invalidf(k, "is given more than once")
+			}
+			seen[k] = true
+			if len(value) > 64 || !isAlnum(value) {
+				return "", Target{}, Invalidf(k, "must be 1 to 64 letters or digits")
+			}
+			continue
+		}
 		if err := setParam(&t, passwordKeys, seen, key, value); err != nil {
 			return "", Target{}, err
 		}
@@ -90,8 +89,11 @@ func ParseProxyPassword(s string) (password string, t Target, err error) {
 // passwordSettingsRE finds where IPRoyal-style settings begin in a password.
 var passwordSettingsRE = regexp.MustCompile(`_[A-Za-z]+-`)
 
-// ParseProxyCredentials parses both halves of a proxy credential and merges
-// their targets; a parameter given in both with different values is an error.
+// ParseProxyCredentials is the one parser of proxy credentials: it reads
+// the username in whichever syntax it is written (see ParseProxyUsername)
+// and the password's IPRoyal-style settings, and merges both into one
+// Target; a parameter given in both with different values is an error
+// naming both.
 func ParseProxyCredentials(user, pass string) (username, password string, t Target, err error) {
 	username, tu, err := ParseProxyUsername(user)
 	if err != nil {
@@ -105,13 +107,14 @@ func ParseProxyCredentials(user, pass string) (username, password string, t Targ
 	return username, password, t, err
 }
 
-// MergeTargets combines two targets field by field; both setting a field to
-// different values is an EINVALID error naming the field.
+// MergeTargets combines the target of a username (a) with the target of a
+// password (b) field by field; both setting a field to different values is
+// an EINVALID error naming the field and both values.
 func MergeTargets(a, b Target) (Target, error) {
 	var err error
 	pick := func(field, x, y string) string {
 		if x != "" && y != "" && x != y && err == nil {
-			err = Invalidf(field, "is given twice with different values (%q and %q)", x, y)
+			err = Invalidf(field, "is %q in the username but %q in the password", x, y)
 		}
 		if x != "" {
 			return x
@@ -128,7 +131,7 @@ func MergeTargets(a, b Target) (Target, error) {
 	out.SessionTTL = a.SessionTTL
 	if b.SessionTTL != 0 {
 		if a.SessionTTL != 0 && a.SessionTTL != b.SessionTTL && err == nil {
-			err = Invalidf("ttl", "is given twice with different values (%s and %s)", a.SessionTTL, b.SessionTTL)
+			err = Invalidf("ttl", "is %s in the username but %s in the password", a.SessionTTL, b.SessionTTL)
 		}
 		out.SessionTTL = b.SessionTTL
 	}

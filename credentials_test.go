@@ -72,7 +72,10 @@ func TestParseProxyPassword(t *testing.T) {
 		{in: "secret_country", pass: "secret_country"},
 		{in: "pass_123", pass: "pass_123"},
 		{in: "new_password_country-us", pass: "new_password", want: subgate.Target{Country: "us"}},
-		{in: "secret_streaming-1", wantField: "streaming"},
+		{in: "secret_streaming-1_skipispstatic-1_region-europe", pass: "secret"}, // accepted and ignored
+		{in: "secret_colour-red", wantField: "colour"},
+		{in: "secret_streaming-1_streaming-0", wantField: "streaming"},
+		{in: "secret_isp-a.b", wantField: "isp"},
 		{in: "secret_lifetime-0s", wantField: "ttl"},
 		{in: "secret_country-us_country-de", wantField: "country"},
 		{in: "secret_", pass: "secret_"},

@@ -13,6 +13,9 @@ type Service struct {
 	Store   Store
 	Windows Windows
 	Now     func() time.Time
+	// PublicGateway is where customers reach the proxy gateway, for the
+	// proxy lists and URLs the edges hand out.
+	PublicGateway GatewayAddress
 
 	mu        sync.Mutex
 	listeners []func(subUserID int64)

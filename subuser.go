@@ -217,6 +217,9 @@ var usernameRE = regexp.MustCompile(`^[A-Za-z0-9_]{3,64}$`)
 // whole system because the gateway authenticates by them; '-' is excluded
 // because it separates targeting parameters.
 func ValidateUsername(field, s string) error {
+	if strings.Contains(s, "-") {
+		return Invalidf(field, "must not contain '-': '-' separates targeting parameters in proxy usernames (alice-country-us)")
+	}
 	if !usernameRE.MatchString(s) {
 		return Invalidf(field, "must be 3 to 64 characters of letters, digits and _")
 	}

@@ -3,6 +3,7 @@ package api_test
 import (
 	"fmt"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 )
@@ -90,6 +91,10 @@ func TestSubUserCreateBadInput(t *testing.T) {
 		t.Run(c.body, func(t *testing.T) {
 			e.call("POST", "/v1/subusers", tok, c.body).expectErr(t, c.status, c.code, c.field)
 		})
+	}
+	// A '-' in a username is refused with the reason.
+	if r := e.call("POST", "/v1/subusers", tok, `{"username":"carol-res"}`); !strings.Contains(string(r.Body), "'-' separates targeting parameters in proxy usernames") {
+		t.Errorf("dash in a username: %d %s", r.Status, r.Body)
 	}
 	var page struct{ Total int64 }
 	e.call("GET", "/v1/subusers", tok, nil).expect(t, 200).into(t, &page)

@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -265,7 +264,7 @@ func (g *Gateway) authenticate(user, pass string, hasCreds bool, ip netip.Addr) 
 		}
 		return nil, g.authFailed("proxy credentials required")
 	}
-	name, _, _ := strings.Cut(user, "-")
+	name := subgate.ProxyUsername(user)
 	secret := subgate.ProxySecret(pass) // '_' may be part of the password itself
 	try, ok := g.limiter.Begin(ip, name)
 	if !ok {

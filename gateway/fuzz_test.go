@@ -69,11 +69,15 @@ func FuzzHTTPProxyRequest(f *testing.F) {
 	})
 }
 
-// FuzzParseProxyCredentials feeds arbitrary usernames and passwords to the
-// targeting parameter parser.
+// FuzzParseProxyCredentials feeds arbitrary usernames and passwords, in
+// every provider's syntax, to the targeting parameter parser.
 func FuzzParseProxyCredentials(f *testing.F) {
 	f.Add("alice-country-us-session-abc123-ttl-10m", "secret_country-us_session-abcd1234_lifetime-10m")
 	f.Add("bob", "pw")
+	f.Add("carol-res_sc-us_california_losangeles-sid-123456", "pw")
+	f.Add("carol-dc-uk", "pw_streaming-1_region-europe")
+	f.Add("customer-carol-cc-US-st-us_california-sessid-x-sesstime-10", "pw")
+	f.Add("carol-country-es-sst-30-ssid-es01", "pw")
 	f.Fuzz(func(t *testing.T, user, pass string) {
 		u, p, tg, err := subgate.ParseProxyCredentials(user, pass)
 		if err != nil {
@@ -84,6 +88,10 @@ func FuzzParseProxyCredentials(f *testing.F) {
 		}
 		if u == "" || p == "" {
 			t.Fatal("empty username or password accepted")
+		}
+		// The gateway looks the sub-user up by the same name it parses.
+		if name := subgate.ProxyUsername(user); name != u || p != subgate.ProxySecret(pass) {
+			t.Fatalf("lookup %q/%q, parsed %q/%q", name, subgate.ProxySecret(pass), u, p)
 		}
 		if tg.SessionTTL != 0 && (tg.SessionTTL < subgate.MinSessionTTL || tg.SessionTTL > subgate.MaxSessionTTL) {
 			t.Fatalf("ttl out of range: %v", tg.SessionTTL)

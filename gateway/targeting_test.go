@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -62,6 +63,60 @@ func TestTargetingParametersReachTheDialer(t *testing.T) {
 	if bad == nil || bad.StatusCode != http.StatusBadRequest {
 		t.Fatalf("conflict: %+v", bad)
 	}
+}
+
+// Each provider's proxy string authenticates over every protocol (CONNECT,
+// plain HTTP, SOCKS5) and reaches the dialer as the targeting it means.
+func TestProviderSyntaxesOverEveryProtocol(t *testing.T) {
+	d := &recordingDialer{}
+	e := newEnv(t, func(c *gateway.Config) { c.Dialer = d; c.SOCKSAddr = "127.0.0.1:0" })
+	e.createUser("carol", map[subgate.Product]int64{subgate.ProductAny: gb}, nil)
+	sticky := subgate.Target{Product: subgate.ProductResidential, Country: "us", Session: "abcd1234"}
+	for _, c := range []struct {
+		syntax, user, pass string
+		want               subgate.Target
+	}{
+		{"NetNut", "carol-res-us-sid-abcd1234", testPassword, sticky},
+		{"IPRoyal", "carol-product-res", testPassword + "_country-us_session-abcd1234_streaming-1", sticky},
+		{"9Proxy", "carol-type-res-country-us-ssid-abcd1234", testPassword, sticky},
+		{"Oxylabs", "customer-carol-cc-US-sessid-abcd1234-sesstime-30", testPassword,
+			subgate.Target{Product: subgate.ProductAny, Country: "us", Session: "abcd1234", SessionTTL: 30 * time.Minute}}, // the default product
+	} {
+		get := map[string]func() error{
+			"CONNECT": func() error {
+				conn, bad := e.connect(c.user, c.pass, e.origin.addr)
+				if bad != nil {
+					return fmt.Errorf("%d %s", bad.StatusCode, bad.Header.Get("X-Subgate-Error"))
+				}
+				return conn.Close()
+			},
+			"HTTP":   func() error { return fetch(e.httpClient(c.user, c.pass), e.origin.addr) },
+			"SOCKS5": func() error { return fetch(socksClient(t, e.gw.SOCKSAddr().String(), c.user, c.pass), e.origin.addr) },
+		}
+		for proto, do := range get {
+			if err := do(); err != nil {
+				t.Errorf("%s over %s: %v", c.syntax, proto, err)
+				continue
+			}
+			if got := d.last().Target; got != c.want {
+				t.Errorf("%s over %s reached the dialer as %+v, want %+v", c.syntax, proto, got, c.want)
+			}
+		}
+	}
+}
+
+// fetch gets a few bytes from the origin through a proxy client.
+func fetch(c *http.Client, origin string) error {
+	resp, err := c.Get("http://" + origin + "/bytes?n=10")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s %s", resp.Status, resp.Header.Get("X-Subgate-Error"))
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	return err
 }
 
 func TestStarBalanceBacksEveryProduct(t *testing.T) {

@@ -42,6 +42,26 @@ func connectResponse(t *testing.T, proxy, user, pass, target string) (net.Conn, 
 	return c, resp
 }
 
+// startGateway runs the real gateway on the store with r as its dialer
+// (default product res) until the test ends; it returns the proxy address.
+func (e *storeEnv) startGateway(t *testing.T, r *Router) string {
+	t.Helper()
+	gw, err := gateway.New(gateway.Config{ProxyAddr: "127.0.0.1:0", Store: e.svc.Store, Service: e.svc, Dialer: r,
+		DefaultProduct: "res", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := gw.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		gw.Shutdown(sctx)
+	})
+	return gw.ProxyAddr().String()
+}
+
 // The router behind the real gateway: targeting from the client's username
 // reaches the upstream in its syntax, dedicated IPs carry stc, and the
 // gateway's ip_usage_cap refuses a second distinct egress.
@@ -81,20 +101,7 @@ func TestRouterBehindTheGateway(t *testing.T) {
 		"stc": {Kind: KindStatic, Dedicated: true},
 		"dc":  {Kind: KindDirect, SourceAddrs: []string{"127.0.0.2", "127.0.0.3"}},
 	}}, Options{StaticIPs: statics})
-	gw, err := gateway.New(gateway.Config{ProxyAddr: "127.0.0.1:0", Store: e.svc.Store, Service: e.svc, Dialer: r,
-		DefaultProduct: "res", Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := gw.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		gw.Shutdown(sctx)
-	})
-	proxy := gw.ProxyAddr().String()
+	proxy := e.startGateway(t, r)
 
 	c, status := connectThrough(t, proxy, "alice-country-us-session-abc", "alicepw", o.addr())
 	if status != 200 {

@@ -3,7 +3,6 @@ package route
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"maps"
 	"net"
 	"net/http"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"github.com/subgate/subgate"
-	"github.com/subgate/subgate/gateway"
 )
 
 // wantTargetRefused fails unless err is the router's private-target refusal.
@@ -161,21 +159,9 @@ func TestGatewayAnswersPrivateTargetRefusal(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := newRouter(t, Config{Routes: map[subgate.Product]Route{"res": {Kind: KindDirect}}}, Options{})
-	gw, err := gateway.New(gateway.Config{ProxyAddr: "127.0.0.1:0", Store: e.svc.Store, Service: e.svc, Dialer: r,
-		DefaultProduct: "res", Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := gw.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		gw.Shutdown(sctx)
-	})
+	proxy := e.startGateway(t, r)
 	for _, target := range []string{o.addr(), "10.0.0.1:80"} {
-		_, resp := connectResponse(t, gw.ProxyAddr().String(), "alice", "alicepw", target)
+		_, resp := connectResponse(t, proxy, "alice", "alicepw", target)
 		if resp.StatusCode != http.StatusForbidden || resp.Header.Get("X-Subgate-Error") != subgate.ReasonTargetNotAllowed {
 			t.Errorf("CONNECT %s: %d %q", target, resp.StatusCode, resp.Header.Get("X-Subgate-Error"))
 		}

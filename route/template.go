@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/subgate/subgate"
 )
 
 // Params are the values an upstream's credentials are rewritten from: the
@@ -111,16 +113,7 @@ func iproyalPass(p Params) string {
 // iproyalLifetime writes a duration in IPRoyal's one-unit form, clamped to
 // the accepted 1s…7d.
 func iproyalLifetime(d time.Duration) string {
-	d = max(min(d, 7*24*time.Hour), time.Second)
-	for _, u := range []struct {
-		suffix string
-		unit   time.Duration
-	}{{"d", 24 * time.Hour}, {"h", time.Hour}, {"m", time.Minute}} {
-		if d%u.unit == 0 {
-			return strconv.FormatInt(int64(d/u.unit), 10) + u.suffix
-		}
-	}
-	return strconv.FormatInt(int64(d/time.Second), 10) + "s"
+	return subgate.FormatSessionTTL(max(min(d, subgate.MaxSessionTTL), subgate.MinSessionTTL))
 }
 
 // Template is a credential pattern such as

@@ -77,7 +77,8 @@ func (e *env) serve(store subgate.Store) {
 	if _, err := e.svc.EnsureAdminToken(context.Background(), adminToken); err != nil {
 		t.Fatal(err)
 	}
-	dash, err := web.New(e.svc, web.Options{Base: "/dashboard", ProxyAddr: ":3128"})
+	e.svc.PublicGateway = subgate.GatewayAddress{HTTPPort: 3128, SOCKSPort: 3128}
+	dash, err := web.New(e.svc, web.Options{Base: "/dashboard"})
 	if err != nil {
 		t.Fatal(err)
 	}

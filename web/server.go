@@ -26,22 +26,18 @@ var staticFS embed.FS
 type Options struct {
 	// Base is the path the dashboard is mounted under, e.g. "/dashboard";
 	// requests arrive with it stripped, links and cookies carry it.
-	Base string
-	// ProxyAddr is the gateway's listen address, used to show proxy
-	// credentials and an example curl line; "" when no gateway runs.
-	ProxyAddr string
-	Logger    *slog.Logger
+	Base   string
+	Logger *slog.Logger
 }
 
 // Server serves the dashboard.
 type Server struct {
-	svc       *subgate.Service
-	base      string
-	proxyAddr string
-	logger    *slog.Logger
-	pages     map[string]*template.Template
-	logins    *loginlimit.Limiter
-	mux       *http.ServeMux
+	svc    *subgate.Service
+	base   string
+	logger *slog.Logger
+	pages  map[string]*template.Template
+	logins *loginlimit.Limiter
+	mux    *http.ServeMux
 }
 
 // New builds a dashboard over a service.
@@ -54,7 +50,7 @@ func New(svc *subgate.Service, o Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		svc: svc, base: "/" + strings.Trim(o.Base, "/"), proxyAddr: o.ProxyAddr, logger: o.Logger,
+		svc: svc, base: "/" + strings.Trim(o.Base, "/"), logger: o.Logger,
 		pages: pages, logins: loginlimit.New(), mux: http.NewServeMux(),
 	}
 	if s.base == "/" {

@@ -1,8 +1,8 @@
 package web
 
 import (
-	"net"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/subgate/subgate"
@@ -28,11 +28,12 @@ const ledgerRows = 10
 
 // proxyView is how a customer connects with this sub-user.
 type proxyView struct {
-	Host    string // "" when no gateway runs
-	Port    string
-	Curl    string
-	Socks   string
-	Enabled bool
+	Host      string // "" when no gateway runs
+	HTTPPort  string // "" without an HTTP port
+	SOCKSPort string // "" without a SOCKS5 port
+	Curl      string
+	Socks     string
+	Enabled   bool
 }
 
 func (s *Server) subUser(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -228,27 +229,24 @@ func (s *Server) deleteSubUser(w http.ResponseWriter, r *http.Request, sess *ses
 	s.redirect(w, r, "/subusers?done=deleted")
 }
 
-// proxyView works out the gateway address a customer dials: the configured
-// host, or the host the dashboard was reached at when the gateway listens
-// on every address.
+// proxyView is how a customer reaches the gateway: its public address, the
+// host the dashboard was reached at filling in a host left open, and ready
+// curl lines with the credentials percent-encoded.
 func (s *Server) proxyView(r *http.Request, u *subgate.SubUser) proxyView {
-	host, port, err := net.SplitHostPort(s.proxyAddr)
-	if s.proxyAddr == "" || err != nil {
+	a := s.svc.PublicGateway.ForHost(r.Host)
+	if !a.Enabled() {
 		return proxyView{}
 	}
-	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
-		host = r.Host
-		if h, _, err := net.SplitHostPort(r.Host); err == nil {
-			host = h
-		}
+	v := proxyView{Host: a.Host, Enabled: true}
+	if a.HTTPPort != 0 {
+		v.HTTPPort = strconv.Itoa(a.HTTPPort)
+		v.Curl = "curl -x " + shellQuote(a.ProxyURL(subgate.ProxyHTTP, u.Username, u.Password)) + " https://example.com/"
 	}
-	addr := net.JoinHostPort(host, port)
-	cred := u.Username + ":" + u.Password
-	return proxyView{
-		Host: host, Port: port, Enabled: true,
-		Curl:  "curl -x " + shellQuote("http://"+cred+"@"+addr) + " https://example.com/",
-		Socks: "curl -x " + shellQuote("socks5h://"+cred+"@"+addr) + " https://example.com/",
+	if a.SOCKSPort != 0 {
+		v.SOCKSPort = strconv.Itoa(a.SOCKSPort)
+		v.Socks = "curl -x " + shellQuote(a.ProxyURL(subgate.ProxySOCKS5, u.Username, u.Password)) + " https://example.com/"
 	}
+	return v
 }
 
 // shellQuote quotes s for a POSIX shell (proxy passwords may hold $, & and

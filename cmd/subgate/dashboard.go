@@ -52,7 +52,7 @@ func withDashboard(cfg config, srv *api.Server, svc *subgate.Service, logger *sl
 	if err != nil || !on {
 		return srv.Handler(), err
 	}
-	dash, err := web.New(svc, web.Options{Base: dashboardBase, ProxyAddr: cfg.ProxyAddr, Logger: logger})
+	dash, err := web.New(svc, web.Options{Base: dashboardBase, Logger: logger})
 	if err != nil {
 		return nil, err
 	}

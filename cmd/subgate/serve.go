@@ -26,9 +26,15 @@ CONNECT and SOCKS5 on --proxy-addr).
 Settings come from flags, then environment variables, then the --config
 file (JSON or YAML with the keys db, api_addr, admin_token, secret_key,
 secret_key_file, timezone, log_level, proxy_addr, http_proxy_addr,
-socks_addr, metrics_addr, routes, node, netnut_prefix, iproyal_prefix,
-9proxy_prefix, netnut_addr, iproyal_addr, 9proxy_addr, dashboard), then
-defaults.
+socks_addr, metrics_addr, routes, node, public_proxy, netnut_prefix,
+iproyal_prefix, 9proxy_prefix, netnut_addr, iproyal_addr, 9proxy_addr,
+dashboard, store_timeout), then defaults.
+
+Every API, dialect and dashboard request, its database work included, is
+bounded by --store-timeout (default 5s): past it the answer is 503 with
+Retry-After.
+GET /healthz (alive) and GET /readyz (database reachable and migrated)
+serve load balancers on the API port.
 
 On a fresh database without SUBGATE_ADMIN_TOKEN an admin token is generated
 and printed once. Stop with Ctrl-C or SIGTERM; requests in flight finish.`
@@ -46,6 +52,10 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	}
 	defer closeStore()
 
+	storeTimeout, err := cfg.storeTimeout()
+	if err != nil {
+		return err
+	}
 	registry := newRegistry()
 	px, err := newProxy(ctx, cfg, svc, registry, logger)
 	if err != nil {
@@ -55,11 +65,12 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	if px != nil {
 		apiServer.SetRoutes(px.routes)
 	}
-	components := dialectComponents(cfg, apiServer, svc, logger)
+	components := dialectComponents(cfg, apiServer, svc, storeTimeout, logger)
 	apiHandler, err := withDashboard(cfg, apiServer, svc, logger)
 	if err != nil {
 		return err
 	}
+	apiHandler = api.StoreDeadline(apiHandler, storeTimeout)
 	if cfg.MetricsAddr == "" {
 		apiHandler = withMetrics(apiHandler, registry)
 	}
@@ -100,6 +111,13 @@ func (a *app) openService(ctx context.Context, cfg config, logger *slog.Logger) 
 	if err != nil {
 		return nil, nil, fmt.Errorf("timezone %q: %w", cfg.Timezone, err)
 	}
+	public, err := cfg.publicGateway()
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := cfg.storeTimeout(); err != nil { // before the store opens, as every setting
+		return nil, nil, err
+	}
 	keyFile, err := keyFileFor(cfg)
 	if err != nil {
 		return nil, nil, err
@@ -133,6 +151,7 @@ func (a *app) openService(ctx context.Context, cfg config, logger *slog.Logger) 
 	}
 	svc := subgate.NewService(store)
 	svc.Windows = subgate.Windows{Location: loc}
+	svc.PublicGateway = public
 	token, err := svc.EnsureAdminToken(ctx, cfg.AdminToken)
 	if err != nil {
 		store.Close()

@@ -14,10 +14,16 @@ import (
 )
 
 // TestMain lets a test run this test binary as the real command: with
-// SUBGATE_RUN_MAIN set, it is "subgate" with SUBGATE_MAIN_ARGS.
+// SUBGATE_RUN_MAIN=1 it is "subgate" with SUBGATE_MAIN_ARGS, with
+// SUBGATE_RUN_MAIN=argv "subgate" with its own arguments.
 func TestMain(m *testing.M) {
-	if os.Getenv("SUBGATE_RUN_MAIN") == "1" {
+	switch os.Getenv("SUBGATE_RUN_MAIN") {
+	case "1":
 		os.Args = append([]string{"subgate"}, strings.Fields(os.Getenv("SUBGATE_MAIN_ARGS"))...)
+		main()
+		return
+	case "argv": // the command line as given, e.g. from a shell script
+		os.Args = append([]string{"subgate"}, os.Args[1:]...)
 		main()
 		return
 	}

@@ -160,3 +160,25 @@ func TestCLIStaticIPs(t *testing.T) {
 		t.Errorf("allocate-ips --help: %d %s", code, errOut)
 	}
 }
+
+// ips says when there are none; release-ips refuses an id the sub-user does
+// not hold and then releases nothing, rather than report success.
+func TestCLIReleaseIPsRefusesIDsNotHeld(t *testing.T) {
+	t.Parallel()
+	s := startServe(t, serveEnv(t))
+	tok := acmeWithAlice(t, s)
+	if out := s.ok(t, tok, "subuser", "ips", "alice"); !strings.Contains(out, "sub-user alice holds no static IPs") {
+		t.Fatalf("ips without any: %q", out)
+	}
+	s.ok(t, testAdminToken, "staticip", "add", "192.0.2.20", "--country", "us")
+	s.ok(t, tok, "subuser", "allocate-ips", "alice", "--count", "1", "--country", "us")
+	if _, errOut, code := s.cli(t, tok, "subuser", "release-ips", "alice", "1", "99"); code != 1 || !strings.Contains(errOut, "holds no static IP 99") {
+		t.Fatalf("release of an id not held: exit %d: %s", code, errOut)
+	}
+	if ips := decodeStaticIPs(t, s.ok(t, tok, "subuser", "ips", "alice", "--output", "json")); len(ips.Items) != 1 {
+		t.Fatalf("after the refused release: %+v", ips)
+	}
+	if out := s.ok(t, tok, "subuser", "release-ips", "alice", "1"); out != "released 1 static IPs of sub-user alice\n" {
+		t.Fatalf("release-ips: %q", out)
+	}
+}

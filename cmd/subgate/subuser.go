@@ -27,6 +27,7 @@ Commands:
   ips <ref>                 list the static IPs dedicated to the sub-user
   allocate-ips <ref>        dedicate free static IPs (--count, --country, --bandwidth)
   release-ips <ref> <id>…   give dedicated static IPs back (--all for every one)
+  proxy-url <ref>           print a ready proxy URL (--country, --session, --socks…)
 
 ` + apiCommandsFooter
 
@@ -37,6 +38,7 @@ func (a *app) subuser(ctx context.Context, args []string) error {
 		"take": a.subuserTake, "disable": a.subuserDisable, "enable": a.subuserEnable,
 		"passwd": a.subuserPasswd, "usage": a.subuserUsage,
 		"ips": a.subuserIPs, "allocate-ips": a.subuserAllocateIPs, "release-ips": a.subuserReleaseIPs,
+		"proxy-url": a.subuserProxyURL,
 	})
 }
 

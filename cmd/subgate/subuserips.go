@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
+	"strings"
 )
 
 func (a *app) subuserIPs(ctx context.Context, args []string) error {
@@ -17,7 +19,13 @@ func (a *app) subuserIPs(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	return request(ctx, c, "GET", path+"/static-ips", nil, nil, printStaticIPs)
+	return request(ctx, c, "GET", path+"/static-ips", nil, nil, func(w io.Writer, list staticIPListView) error {
+		if len(list.Items) == 0 {
+			_, err := fmt.Fprintf(w, "sub-user %s holds no static IPs (subgate subuser allocate-ips dedicates some)\n", pos[0])
+			return err
+		}
+		return printStaticIPs(w, list)
+	})
 }
 
 const allocateIPsUsage = `Usage: subgate subuser allocate-ips <id|hash|username> --count N --country CC [flags]
@@ -65,8 +73,8 @@ const releaseIPsUsage = `Usage: subgate subuser release-ips <id|hash|username> <
        subgate subuser release-ips <id|hash|username> --all [flags]
 
 Gives the sub-user's dedicated static IPs back to the inventory: those
-named by id (see "subgate subuser ips"), or every one with --all. Ids the
-sub-user does not hold are ignored.`
+named by id (see "subgate subuser ips"), or every one with --all. An id the
+sub-user does not hold is an error, and then nothing is released.`
 
 func (a *app) subuserReleaseIPs(ctx context.Context, args []string) error {
 	cmd := a.newCommand("subuser release-ips", releaseIPsUsage)
@@ -80,8 +88,9 @@ func (a *app) subuserReleaseIPs(ctx context.Context, args []string) error {
 		return badArgs(cmd.fs, "a sub-user and static IP ids, or a sub-user and --all")
 	}
 	var body any
+	var ids []int64
 	if !*all {
-		ids := make([]int64, 0, len(pos)-1)
+		ids = make([]int64, 0, len(pos)-1)
 		for _, s := range pos[1:] {
 			id, err := strconv.ParseInt(s, 10, 64)
 			if err != nil || id <= 0 {
@@ -95,6 +104,13 @@ func (a *app) subuserReleaseIPs(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// A retry with an idempotency key replays the first answer: the IPs it
+	// released are no longer held, so only a first attempt is checked.
+	if !*all && *key == "" {
+		if err := checkHeld(ctx, c, path, pos[0], ids); err != nil {
+			return err
+		}
+	}
 	type released struct {
 		Released int `json:"released"`
 	}
@@ -102,4 +118,23 @@ func (a *app) subuserReleaseIPs(ctx context.Context, args []string) error {
 		_, err := fmt.Fprintf(w, "released %d static IPs of sub-user %s\n", out.Released, pos[0])
 		return err
 	})
+}
+
+// checkHeld refuses ids the sub-user does not hold, before anything is
+// released: the API ignores them, which would let a typo pass as done.
+func checkHeld(ctx context.Context, c *client, path, ref string, ids []int64) error {
+	var held staticIPListView
+	if _, err := c.do(ctx, "GET", path+"/static-ips", nil, nil, &held); err != nil {
+		return err
+	}
+	var missing []string
+	for _, id := range ids {
+		if !slices.ContainsFunc(held.Items, func(ip staticIPView) bool { return ip.ID == id }) {
+			missing = append(missing, strconv.FormatInt(id, 10))
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("sub-user %s holds no static IP %s (see subgate subuser ips %s); nothing released", ref, strings.Join(missing, ", "), ref)
+	}
+	return nil
 }

@@ -20,10 +20,7 @@ func BenchmarkReadSubUser(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	netnutToken, _, err := env.Svc.IssueToken(ctx, p, env.Reseller.ID, subgate.TokenNetNut)
-	if err != nil {
-		b.Fatal(err)
-	}
+	netnutToken := env.NetNutToken(b)
 	id := strconv.FormatInt(u.ID, 10)
 	for _, c := range []struct {
 		name, url string

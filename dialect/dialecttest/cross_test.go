@@ -22,10 +22,7 @@ func TestOneSubUserThroughEveryDialect(t *testing.T) {
 	env.RunAtNoon() // the ip_used day window must not turn
 	ctx := context.Background()
 	reseller := subgate.Principal{ResellerID: env.Reseller.ID}
-	netnutToken, _, err := env.Svc.IssueToken(ctx, reseller, env.Reseller.ID, subgate.TokenNetNut)
-	if err != nil {
-		t.Fatal(err)
-	}
+	netnutToken := env.NetNutToken(t)
 	ninep := func(method, path, body string) dialecttest.Response {
 		return env.Do(t, method, env.URL(dialecttest.NineP, "/client/v1/user-passes/"+path+"?api-key="+env.Reseller.APIToken), body)
 	}

@@ -168,6 +168,17 @@ func (e *Env) newReseller(t testing.TB, name string, poolGB float64, login bool)
 	return r
 }
 
+// NetNutToken issues a NetNut session token for the first reseller, as a
+// NetNut login would.
+func (e *Env) NetNutToken(t testing.TB) string {
+	t.Helper()
+	tok, _, err := e.Svc.IssueToken(context.Background(), subgate.Principal{ResellerID: e.Reseller.ID}, e.Reseller.ID, subgate.TokenNetNut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
 // URL is the address of path in the dialect mounted at prefix.
 func (e *Env) URL(prefix, path string) string { return e.Server.URL + prefix + path }
 

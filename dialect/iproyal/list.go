@@ -33,36 +33,47 @@ type listMeta struct {
 
 // list answers a page of sub-users, searched by username.
 func (h *handler) list(w http.ResponseWriter, r *http.Request, p subgate.Principal) {
-	q := r.URL.Query()
-	page, err := intParam(q.Get("page"), "page", 1, 1, maxPage)
-	if err != nil {
-		h.failWith(w, r, err, "")
-		return
-	}
-	perPage, err := intParam(q.Get("per_page"), "per_page", defaultPerPage, 1, 1000)
+	page, perPage, err := pageParams(r)
 	if err != nil {
 		h.failWith(w, r, err, "")
 		return
 	}
 	res, err := h.svc.SubUsers(r.Context(), p, subgate.SubUserFilter{
-		Search: q.Get("search"), Limit: perPage, Offset: (page - 1) * perPage, WithTotal: true,
+		Search: r.URL.Query().Get("search"), Limit: perPage, Offset: (page - 1) * perPage, WithTotal: true,
 	})
 	if err != nil {
 		h.failWith(w, r, err, "")
 		return
 	}
-	resp := listResponse{Data: make([]resource, 0, len(res.Items)), Meta: listMeta{
-		CurrentPage: page, PerPage: perPage, Total: res.Total, Path: pagePath(r),
-		LastPage: max(1, int((res.Total+int64(perPage)-1)/int64(perPage))),
-	}}
+	resp := listResponse{Data: make([]resource, 0, len(res.Items))}
 	for _, u := range res.Items {
 		resp.Data = append(resp.Data, resourceOf(u))
 	}
-	if n := len(resp.Data); n > 0 {
-		from, to := (page-1)*perPage+1, (page-1)*perPage+n
-		resp.Meta.From, resp.Meta.To = &from, &to
-	}
+	resp.Meta = newListMeta(r, page, perPage, res.Total, len(resp.Data))
 	jsonhttp.Write(w, http.StatusOK, resp)
+}
+
+// newListMeta describes page of perPage items holding n of total.
+func newListMeta(r *http.Request, page, perPage int, total int64, n int) listMeta {
+	m := listMeta{
+		CurrentPage: page, PerPage: perPage, Total: total, Path: pagePath(r),
+		LastPage: max(1, int((total+int64(perPage)-1)/int64(perPage))),
+	}
+	if n > 0 {
+		from, to := (page-1)*perPage+1, (page-1)*perPage+n
+		m.From, m.To = &from, &to
+	}
+	return m
+}
+
+// pageParams reads Laravel's page and per_page.
+func pageParams(r *http.Request) (page, perPage int, err error) {
+	q := r.URL.Query()
+	if page, err = intParam(q.Get("page"), "page", 1, 1, maxPage); err != nil {
+		return 0, 0, err
+	}
+	perPage, err = intParam(q.Get("per_page"), "per_page", defaultPerPage, 1, 1000)
+	return page, perPage, err
 }
 
 // intParam parses an optional integer query parameter within [lo, hi].

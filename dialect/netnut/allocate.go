@@ -60,6 +60,7 @@ func (h *handler) allocate(w http.ResponseWriter, r *http.Request, p subgate.Pri
 type allocateIPsRequest struct {
 	AccessPoint *string          `json:"access_point"`
 	CountryCode *string          `json:"country_code"`
+	Zone        *string          `json:"zone"` // what some clients send for country_code
 	IPs         *jsonhttp.Number `json:"ips"`
 	Bandwidth   *jsonhttp.Number `json:"bandwidth"`
 }
@@ -117,6 +118,12 @@ func (h *handler) allocateIPs(w http.ResponseWriter, r *http.Request, p subgate.
 // allocation checks the required fields and converts bandwidth GB to bytes.
 func (req *allocateIPsRequest) allocation() (subgate.StaticIPAllocation, int64, error) {
 	var a subgate.StaticIPAllocation
+	if req.Zone != nil {
+		if req.CountryCode != nil && !strings.EqualFold(*req.CountryCode, *req.Zone) {
+			return a, 0, subgate.Invalidf("zone", "differs from country_code (give one of them)")
+		}
+		req.CountryCode = req.Zone
+	}
 	if err := required(map[string]*string{"access_point": req.AccessPoint, "country_code": req.CountryCode}, "access_point", "country_code"); err != nil {
 		return a, 0, err
 	}

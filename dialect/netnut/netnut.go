@@ -66,7 +66,9 @@ func New(svc *subgate.Service, logger *slog.Logger) http.Handler {
 	mux.HandleFunc("POST /v1/customer/usage/{$}", h.authed(h.usage))
 	mux.HandleFunc("POST /v1/customer/usage", h.authed(h.usage))
 
-	return jsonhttp.Serve(mux, jsonhttp.Misses{
+	// NetNut matches paths whatever their case; clients in the wild send
+	// "/allocateips".
+	return jsonhttp.FoldCase(jsonhttp.Serve(mux, jsonhttp.Misses{
 		NotFound: func(w http.ResponseWriter, r *http.Request) {
 			fail(w, http.StatusNotFound, "", "no such endpoint: "+r.Method+" "+r.URL.Path)
 		},
@@ -76,5 +78,6 @@ func New(svc *subgate.Service, logger *slog.Logger) http.Handler {
 		Panic: func(w http.ResponseWriter, r *http.Request) {
 			fail(w, http.StatusInternalServerError, "", "internal error")
 		},
-	}, logger)
+	}, logger), "v1", "auth", "login", "authenticated", "customer", "sub-user", "password",
+		"allocate", "allocateIps", "disabled", "usage")
 }

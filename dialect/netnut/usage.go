@@ -52,6 +52,27 @@ type usageRequest struct {
 	DateRange *string `json:"dateRange"`
 	BySubUser *bool   `json:"bySubUser"`
 	SubUsers  refList `json:"subUsers"`
+	// What some clients send for dateRange and subUsers.
+	DateRangeAlias *string `json:"date_range"`
+	SubUsersAlias  refList `json:"subscribers"`
+}
+
+// merged folds the aliases into the documented fields; both given with
+// different values is an error naming the alias.
+func (req *usageRequest) merged() error {
+	if req.DateRangeAlias != nil {
+		if req.DateRange != nil && *req.DateRange != *req.DateRangeAlias {
+			return subgate.Invalidf("date_range", "differs from dateRange (give one of them)")
+		}
+		req.DateRange = req.DateRangeAlias
+	}
+	if len(req.SubUsersAlias) > 0 {
+		if len(req.SubUsers) > 0 {
+			return subgate.Invalidf("subscribers", "is given beside subUsers (give one of them)")
+		}
+		req.SubUsers = req.SubUsersAlias
+	}
+	return nil
 }
 
 // usageRow is one day of one product's usage, of one sub-user when asked
@@ -79,6 +100,10 @@ func (h *handler) usage(w http.ResponseWriter, r *http.Request, p subgate.Princi
 		h.failWith(w, r, err, nil)
 		return
 	}
+	if err := req.merged(); err != nil {
+		h.failWith(w, r, err, nil)
+		return
+	}
 	from, to, err := h.parseDateRange(req.DateRange)
 	if err != nil {
 		h.failWith(w, r, err, nil)
@@ -87,7 +112,7 @@ func (h *handler) usage(w http.ResponseWriter, r *http.Request, p subgate.Princi
 	names := map[int64]string{}
 	q := subgate.UsageQuery{From: from, To: to, Granularity: subgate.GranularityDay, BySubUser: req.BySubUser != nil && *req.BySubUser}
 	for _, ref := range req.SubUsers {
-		u, err := h.svc.SubUser(r.Context(), p, ref)
+		u, err := h.subUserByRef(r, p, ref)
 		if err != nil {
 			h.failWith(w, r, err, nil)
 			return
@@ -114,6 +139,18 @@ func (h *handler) usage(w http.ResponseWriter, r *http.Request, p subgate.Princi
 	}
 	resp.TotalGB = subgate.BytesToGB(resp.TotalBytes)
 	jsonhttp.Write(w, http.StatusOK, resp)
+}
+
+// subUserByRef finds a sub-user by id, hash or login name (NetNut clients
+// name sub-users either way).
+func (h *handler) subUserByRef(r *http.Request, p subgate.Principal, ref string) (*subgate.SubUser, error) {
+	u, err := h.svc.SubUser(r.Context(), p, ref)
+	if subgate.ErrorCode(err) == subgate.ENOTFOUND {
+		if byName, err2 := h.svc.SubUserByUsername(r.Context(), p, ref); err2 == nil {
+			return byName, nil
+		}
+	}
+	return u, err
 }
 
 // loginName finds a sub-user's proxy username for a usage row, remembering

@@ -145,3 +145,18 @@ func TestRename(t *testing.T) {
 		t.Fatal(f, m)
 	}
 }
+
+func TestFoldCase(t *testing.T) {
+	var got string
+	h := FoldCase(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = r.URL.Path }), "sub-user", "allocateIps")
+	for in, want := range map[string]string{
+		"/v1/sub-user/01ABC/allocateips": "/v1/sub-user/01ABC/allocateIps",
+		"/v1/SUB-USER/01abc/AllocateIPs": "/v1/sub-user/01abc/allocateIps",
+		"/v1/sub-user/01ABC/allocate":    "/v1/sub-user/01ABC/allocate",
+	} {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", in, nil))
+		if got != want {
+			t.Errorf("%s reached the handler as %s, want %s", in, got, want)
+		}
+	}
+}

@@ -1,0 +1,65 @@
+package subgate_test
+
+import (
+	"context"
+	"net/netip"
+	"slices"
+	"strconv"
+	"testing"
+
+	"github.com/subgate/subgate"
+)
+
+func TestParseAllowIP(t *testing.T) {
+	for in, want := range map[string]string{
+		"203.0.113.7": "203.0.113.7/32", "198.51.100.9/24": "198.51.100.0/24",
+		"2001:db8::1": "2001:db8::1/128", "::ffff:203.0.113.7": "203.0.113.7/32",
+	} {
+		if got, err := subgate.ParseAllowIP("ip", in); err != nil || got.String() != want {
+			t.Errorf("ParseAllowIP(%q) = %v, %v; want %s", in, got, err, want)
+		}
+	}
+	if _, err := subgate.ParseAllowIP("ip", "example.com"); subgate.ErrorCode(err) != subgate.EINVALID {
+		t.Errorf("a name: %v", err)
+	}
+}
+
+// One entry at a time: a duplicate is a conflict, a too broad one invalid,
+// removing one not there not found; none of them changes the list.
+func TestAllowIPEntries(t *testing.T) {
+	ctx := context.Background()
+	svc, r := newDashboardService(t)
+	p := subgate.Principal{ResellerID: r.ID}
+	u, err := svc.CreateSubUser(ctx, p, 0, subgate.SubUserCreate{Username: "alice"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := strconv.FormatInt(u.ID, 10)
+	a, b := netip.MustParsePrefix("203.0.113.7/32"), netip.MustParsePrefix("198.51.100.0/24")
+	for _, prefix := range []netip.Prefix{a, b} {
+		if u, err = svc.AddAllowIP(ctx, p, ref, "ip", prefix); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		prefix netip.Prefix
+		code   string
+	}{{a, subgate.ECONFLICT}, {netip.MustParsePrefix("10.0.0.0/8"), subgate.EINVALID}} {
+		_, err := svc.AddAllowIP(ctx, p, ref, "ip", tc.prefix)
+		if e, ok := err.(*subgate.Error); !ok || e.Code != tc.code || e.Field != "ip" {
+			t.Errorf("add %s: %v, want %s on ip", tc.prefix, err, tc.code)
+		}
+	}
+	if _, err := svc.RemoveAllowIP(ctx, p, ref, netip.MustParsePrefix("192.0.2.1/32")); subgate.ErrorCode(err) != subgate.ENOTFOUND {
+		t.Errorf("remove of an entry not there: %v", err)
+	}
+	if _, err := svc.AddAllowIP(ctx, subgate.Principal{ResellerID: r.ID + 1}, ref, "ip", netip.MustParsePrefix("192.0.2.1/32")); subgate.ErrorCode(err) != subgate.ENOTFOUND {
+		t.Errorf("another reseller's sub-user: %v", err)
+	}
+	if got, _ := svc.SubUser(ctx, p, ref); !slices.Equal(got.AllowIPs, []netip.Prefix{a, b}) {
+		t.Fatalf("after refusals: %v", got.AllowIPs)
+	}
+	if u, err = svc.RemoveAllowIP(ctx, p, ref, a); err != nil || !slices.Equal(u.AllowIPs, []netip.Prefix{b}) {
+		t.Fatalf("remove: %v %v", u.AllowIPs, err)
+	}
+}
