@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -15,7 +16,9 @@ import (
 // them in memory, and every change goes back in one round trip.
 func (s *Store) FlushUsage(ctx context.Context, b subgate.UsageBatch) error {
 	now := dbTime(b.Now)
+	var woke int64 // the highest Seq of shared sub-users of emptied pools
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		woke = 0
 		bk, err := loadBooks(ctx, tx, b, now)
 		if err != nil || bk == nil {
 			return err
@@ -24,9 +27,15 @@ func (s *Store) FlushUsage(ctx context.Context, b subgate.UsageBatch) error {
 			return err
 		}
 		bk.Apply(b)
-		return writeBooks(ctx, tx, bk, b, now)
+		if err := writeBooks(ctx, tx, bk, b, now); err != nil {
+			return err
+		}
+		return wakeDry(ctx, tx, bk.Dry(), &woke)
 	})
 	if err == nil {
+		if woke > 0 {
+			s.announcer.announce(woke)
+		}
 		s.maybeHousekeep(ctx, b)
 	}
 	return err
@@ -202,10 +211,7 @@ func writeBooks(ctx context.Context, tx pgx.Tx, bk *settle.Books, b subgate.Usag
 	for i, k := range keys {
 		steps[i] = movePool(k.ResellerID, k.Product, sums[k])
 	}
-	if err := runSteps(ctx, tx, steps...); err != nil {
-		return err
-	}
-	return wakeDry(ctx, tx, bk.Dry())
+	return runSteps(ctx, tx, steps...)
 }
 
 // queueLeases writes the node's changed leases; emptied ones are deleted.
@@ -250,8 +256,8 @@ func queueSharedUsage(q *pgx.Batch, bk *settle.Books) {
 }
 
 // wakeDry gives the shared sub-users of every pool the batch emptied a new
-// Seq, so every node cuts them at once.
-func wakeDry(ctx context.Context, tx pgx.Tx, resellers []int64) error {
+// Seq, so every node cuts them at once; *woke receives the highest.
+func wakeDry(ctx context.Context, tx pgx.Tx, resellers []int64, woke *int64) error {
 	if len(resellers) == 0 {
 		return nil
 	}
@@ -259,8 +265,13 @@ func wakeDry(ctx context.Context, tx pgx.Tx, resellers []int64) error {
 	for _, r := range resellers {
 		steps = append(steps, lockShared(r))
 	}
-	for _, r := range resellers {
-		steps = append(steps, wakeShared(r)...)
+	seqs := make([]int64, len(resellers))
+	for i, r := range resellers {
+		steps = append(steps, wakeShared(r, &seqs[i])...)
 	}
-	return runSteps(ctx, tx, steps...)
+	if err := runSteps(ctx, tx, steps...); err != nil {
+		return err
+	}
+	*woke = max(*woke, slices.Max(seqs))
+	return nil
 }

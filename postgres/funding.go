@@ -62,15 +62,18 @@ func lockShared(resellerID int64) step {
 
 // wakeShared gives every live shared sub-user of a reseller a new Seq after
 // its pool changed, so each gateway node re-checks them at once: a dry pool
-// cuts their tunnels, a credited one lets them in again. Nothing may be
-// locked after these steps.
-func wakeShared(resellerID int64) []step {
+// cuts their tunnels, a credited one lets them in again. The stripes of the
+// woken sub-users are held, in stripe order, before any Seq is drawn (see
+// seqSteps); *seq receives the highest Seq drawn (0 when none), for the
+// caller to announce after commit. Nothing may be locked after these steps.
+func wakeShared(resellerID int64, seq *int64) []step {
 	return []step{
-		{sql: `SELECT pg_advisory_xact_lock($1)`, args: []any{changeLockKey}, scan: []any{new(any)}},
-		{sql: `UPDATE subusers SET seq = nextval('subuser_seq') WHERE reseller_id = $1 AND funding = 'shared' AND deleted_at IS NULL`,
-			args: []any{resellerID}},
-		// The payload names the newest Seq; a reseller without shared
-		// sub-users drew none in this session, so currval is not used.
-		{sql: `SELECT pg_notify('` + changeChannel + `', current_schema() || ' ' || (SELECT last_value FROM subuser_seq)::text)`},
+		{sql: `UPDATE change_stripes c SET seq = (SELECT last_value FROM subuser_seq)
+			FROM (SELECT stripe FROM change_stripes WHERE stripe IN (SELECT DISTINCT id % $2 FROM subusers
+				WHERE reseller_id = $1 AND funding = 'shared' AND deleted_at IS NULL) ORDER BY stripe FOR UPDATE) AS l
+			WHERE c.stripe = l.stripe`, args: []any{resellerID, int64(changeStripes)}},
+		{sql: `WITH woken AS (UPDATE subusers SET seq = nextval('subuser_seq')
+				WHERE reseller_id = $1 AND funding = 'shared' AND deleted_at IS NULL RETURNING seq)
+			SELECT coalesce(max(seq), 0) FROM woken`, args: []any{resellerID}, scan: []any{seq}},
 	}
 }

@@ -274,16 +274,3 @@ func (s *Store) rareStatusIDs(ctx context.Context, f subgate.SubUserFilter) ([]i
 	}
 	return append(ids, 0)[:len(ids)], nil // never nil: no ids is a rare status too
 }
-
-// defaultChangesLimit bounds a SubUsersChanged call without a limit.
-const defaultChangesLimit = 1000
-
-// SubUsersChanged returns sub-users, deleted ones too, whose Seq is above
-// after, in Seq order.
-func (s *Store) SubUsersChanged(ctx context.Context, after int64, limit int) ([]*subgate.SubUser, error) {
-	if limit <= 0 {
-		limit = defaultChangesLimit
-	}
-	us, err := s.loadSubUsers(ctx, s.pool, selectSubUsers+` WHERE s.seq > $1 ORDER BY s.seq LIMIT $2`, after, limit)
-	return us, dbError(err)
-}

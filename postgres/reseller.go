@@ -147,10 +147,7 @@ func (s *Store) Resellers(ctx context.Context) ([]*subgate.Reseller, error) {
 // CountSubUsers counts a reseller's live sub-users.
 func (s *Store) CountSubUsers(ctx context.Context, resellerID int64) (int64, error) {
 	var n int64
-	err := s.pool.QueryRow(ctx, `SELECT live_subusers FROM resellers WHERE id = $1`, resellerID).Scan(&n)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, nil
-	}
+	err := s.pool.QueryRow(ctx, `SELECT coalesce(sum(n), 0)::bigint FROM live_counts WHERE reseller_id = $1`, resellerID).Scan(&n)
 	return n, dbError(err)
 }
 
@@ -159,6 +156,7 @@ func (s *Store) CountSubUsers(ctx context.Context, resellerID int64) (int64, err
 // changes nothing.
 func (s *Store) CreditPool(ctx context.Context, c subgate.PoolCredit) (*subgate.Reseller, error) {
 	at := s.stamp()
+	var woke int64 // the highest Seq of the shared sub-users woken
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var exists bool
 		if err := tx.QueryRow(ctx, `SELECT true FROM resellers WHERE id = $1`, c.ResellerID).Scan(&exists); errors.Is(err, pgx.ErrNoRows) {
@@ -184,10 +182,13 @@ func (s *Store) CreditPool(ctx context.Context, c subgate.PoolCredit) (*subgate.
 		steps := []step{movePool(c.ResellerID, c.Product, c.Bytes),
 			addLedger(subgate.LedgerEntry{ResellerID: c.ResellerID, Product: c.Product, Kind: kind,
 				Bytes: amount, IdempotencyKey: c.IdempotencyKey, CreatedAt: at})}
-		return runSteps(ctx, tx, append(steps, wakeShared(c.ResellerID)...)...)
+		return runSteps(ctx, tx, append(steps, wakeShared(c.ResellerID, &woke)...)...)
 	})
 	if err != nil {
 		return nil, err
+	}
+	if woke > 0 {
+		s.announcer.announce(woke)
 	}
 	return s.Reseller(ctx, c.ResellerID)
 }
