@@ -187,7 +187,7 @@ func setParam(t *Target, keys map[string]string, seen map[string]bool, key, valu
 	case "ttl":
 		d, err := ParseSessionTTL(value)
 		if err != nil {
-			return Invalidf(name, "%s", err.(*Error).Message)
+			return err // already an EINVALID error on ttl
 		}
 		t.SessionTTL = d
 	}

@@ -180,3 +180,21 @@ func BenchmarkParseProxyCredentials(b *testing.B) {
 		})
 	}
 }
+
+// A refusal's message names its field once: the gateway shows it verbatim
+// to the customer ("bad_parameter: ttl must be …").
+func TestProxySyntaxRefusalNamesFieldOnce(t *testing.T) {
+	for _, tt := range []struct{ user, pass string }{
+		{"alice-ttl-99y", "pw12"},
+		{"alice-ttl-8d", "pw12"},
+		{"alice", "pw12_lifetime-99y"},
+		{"customer-alice-sesstime-abc", "pw12"},
+		{"alice-country-usa", "pw12"},
+	} {
+		_, _, _, err := subgate.ParseProxyCredentials(tt.user, tt.pass)
+		field, msg := subgate.ErrorField(err), subgate.ErrorMessage(err)
+		if field == "" || !strings.HasPrefix(msg, field+" ") || strings.HasPrefix(msg, field+" "+field+" ") {
+			t.Errorf("%s:%s: message %q should name %q once, first", tt.user, tt.pass, msg, field)
+		}
+	}
+}
