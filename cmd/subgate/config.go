@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,6 +22,8 @@ import (
 // > defaults.
 type config struct {
 	DB            string `json:"db"`              // SQLite file path or postgres:// URL
+	DBPoolSize    count  `json:"db_pool_size"`    // PostgreSQL: pooled connections per node (0: default)
+	DBSessionURL  string `json:"db_session_url"`  // PostgreSQL: direct URL for LISTEN and migrations (default db)
 	APIAddr       string `json:"api_addr"`        // listen address of the API
 	AdminToken    string `json:"admin_token"`     // fixed admin token (else generated once)
 	SecretKey     string `json:"secret_key"`      // 32-byte key, hex or base64
@@ -67,6 +70,8 @@ func bindConfigFlags(fs *flag.FlagSet) *configFlags {
 	cf := &configFlags{fs: fs}
 	fs.StringVar(&cf.file, "config", "", "config file, JSON or YAML (env SUBGATE_CONFIG)")
 	fs.StringVar(&cf.c.DB, "db", "", "database: SQLite file path or postgres:// URL (env SUBGATE_DB, default ./subgate.db)")
+	fs.Var(&cf.c.DBPoolSize, "db-pool-size", "PostgreSQL: pooled connections per node (env SUBGATE_DB_POOL_SIZE, default pool_max_conns in the URL, else 6)")
+	fs.StringVar(&cf.c.DBSessionURL, "db-session-url", "", "PostgreSQL: URL of a direct session for LISTEN and migrations when --db names a pooler in transaction mode (env SUBGATE_DB_SESSION_URL, default --db)")
 	fs.StringVar(&cf.c.APIAddr, "api-addr", "", "API listen address (env SUBGATE_API_ADDR, default 127.0.0.1:8080)")
 	fs.StringVar(&cf.c.SecretKeyFile, "secret-key-file", "", "file holding the password sealing key (env SUBGATE_SECRET_KEY_FILE, default next to the SQLite file)")
 	fs.StringVar(&cf.c.Timezone, "timezone", "", "time zone of daily/monthly limit windows (env SUBGATE_TIMEZONE, default UTC)")
@@ -89,6 +94,7 @@ var envNames = []struct {
 	get  func(*config) *string
 }{
 	{"SUBGATE_DB", func(c *config) *string { return &c.DB }},
+	{"SUBGATE_DB_SESSION_URL", func(c *config) *string { return &c.DBSessionURL }},
 	{"SUBGATE_API_ADDR", func(c *config) *string { return &c.APIAddr }},
 	{"SUBGATE_ADMIN_TOKEN", func(c *config) *string { return &c.AdminToken }},
 	{"SUBGATE_SECRET_KEY", func(c *config) *string { return &c.SecretKey }},
@@ -130,12 +136,21 @@ func (a *app) loadConfig(cf *configFlags) (config, error) {
 			*e.get(&c) = v
 		}
 	}
+	if v := a.getenv("SUBGATE_DB_POOL_SIZE"); v != "" {
+		if err := c.DBPoolSize.Set(v); err != nil {
+			return c, fmt.Errorf("SUBGATE_DB_POOL_SIZE: %w", err)
+		}
+	}
+	if isSet(cf.fs, "db-pool-size") {
+		c.DBPoolSize = cf.c.DBPoolSize
+	}
 	for _, e := range []struct {
 		flag string
 		dst  *string
 		src  string
 	}{
-		{"db", &c.DB, cf.c.DB}, {"api-addr", &c.APIAddr, cf.c.APIAddr},
+		{"db", &c.DB, cf.c.DB}, {"db-session-url", &c.DBSessionURL, cf.c.DBSessionURL},
+		{"api-addr", &c.APIAddr, cf.c.APIAddr},
 		{"secret-key-file", &c.SecretKeyFile, cf.c.SecretKeyFile},
 		{"timezone", &c.Timezone, cf.c.Timezone}, {"log-level", &c.LogLevel, cf.c.LogLevel},
 		{"store-timeout", &c.StoreTimeout, cf.c.StoreTimeout},
@@ -175,6 +190,23 @@ func readConfigFile(path string, c *config) error {
 	}
 	return nil
 }
+
+// count is a non-negative number setting; 0 means its default. Files give
+// it as a number, flags and the environment as digits.
+type count int
+
+func (n *count) Set(s string) error {
+	v, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || v < 0 {
+		return fmt.Errorf("%q is not a whole number of 0 or more", s)
+	}
+	*n = count(v)
+	return nil
+}
+
+func (n *count) String() string { return strconv.Itoa(int(*n)) }
+
+func (n *count) UnmarshalJSON(b []byte) error { return n.Set(strings.Trim(string(b), `"`)) }
 
 // storeTimeout is the parsed store_timeout setting.
 func (c config) storeTimeout() (time.Duration, error) {

@@ -34,6 +34,7 @@ var domainFields = map[string]string{
 	"dashboard_password": "customer_dashboard_pwd",
 	"product":            "product_type",
 	"bytes":              "allocate",
+	"private_pool":       "snkrs_private_pool",
 }
 
 // statusOf maps a domain error code onto NetNut's status codes: NetNut
