@@ -215,7 +215,6 @@ func (s *Store) SubUsers(ctx context.Context, f subgate.SubUserFilter) (*subgate
 // match (see storeutil.Sampler).
 func (s *Store) countSubUsers(ctx context.Context, f subgate.SubUserFilter, scopeArg string, conds []string, args []any) (n int64, estimated bool, err error) {
 	var rows int64
-	// Live sub-users are counted in live_counts' stripes (migration 200).
 	err = s.pool.QueryRow(ctx, `SELECT coalesce(sum(n), 0)::bigint FROM live_counts WHERE $1 = 0 OR reseller_id = $1`,
 		int64(f.Scope)).Scan(&rows)
 	if err != nil || len(conds) == 0 {
