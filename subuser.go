@@ -427,6 +427,9 @@ type SubUserFilter struct {
 	After string
 	// WithTotal asks for the number of matching rows (costs a count).
 	WithTotal bool
+	// EstimateTotal, with WithTotal, accepts an estimate wherever an exact
+	// count would read every match; the page says which it got.
+	EstimateTotal bool
 }
 
 // Validate checks the filter and fills defaults.
@@ -461,6 +464,8 @@ type SubUserPage struct {
 	Items []*SubUser
 	Total int64  // -1 unless WithTotal
 	Next  string // cursor of the next page, "" at the end
+	// TotalEstimated: Total is an estimate from a sample (see EstimateTotal).
+	TotalEstimated bool
 }
 
 // IsNumericRef reports whether a sub-user reference is a numeric id rather

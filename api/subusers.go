@@ -110,14 +110,15 @@ func (s *Server) getSubUser(ctx context.Context, r *request) (response, error) {
 	return ok(s.subUserJSON(u))
 }
 
-// subUserPageJSON is one page of sub-users. Total is present for page
-// requests; cursor requests follow next_cursor instead.
+// subUserPageJSON is one page of sub-users. Total is present only when
+// count asks for it; page only for page requests (not cursor ones).
 type subUserPageJSON struct {
-	Items      []subUserJSON `json:"items"`
-	Total      *int64        `json:"total,omitempty"`
-	Page       int           `json:"page,omitempty"`
-	PerPage    int           `json:"per_page"`
-	NextCursor string        `json:"next_cursor,omitempty"`
+	Items          []subUserJSON `json:"items"`
+	Total          *int64        `json:"total,omitempty"`
+	TotalEstimated bool          `json:"total_estimated,omitempty"`
+	Page           int           `json:"page,omitempty"`
+	PerPage        int           `json:"per_page"`
+	NextCursor     string        `json:"next_cursor,omitempty"`
 }
 
 func (s *Server) listSubUsers(ctx context.Context, r *request) (response, error) {
@@ -134,7 +135,10 @@ func (s *Server) listSubUsers(ctx context.Context, r *request) (response, error)
 		out.Items = append(out.Items, s.subUserJSON(u))
 	}
 	if f.WithTotal {
-		out.Total, out.Page = &res.Total, page
+		out.Total, out.TotalEstimated = &res.Total, res.TotalEstimated
+	}
+	if f.After == "" {
+		out.Page = page
 	}
 	return ok(out)
 }
@@ -154,6 +158,16 @@ func parseListQuery(r *request) (subgate.SubUserFilter, int, error) {
 	default:
 		return f, 0, subgate.Invalidf("order", "must be asc or desc")
 	}
+	// A total costs a count of the matches, so it is given only when asked.
+	switch q.Get("count") {
+	case "", "none":
+	case "exact":
+		f.WithTotal = true
+	case "estimate":
+		f.WithTotal, f.EstimateTotal = true, true
+	default:
+		return f, 0, subgate.Invalidf("count", "must be none, exact or estimate")
+	}
 	perPage, err := queryInt(q.Get("per_page"), "per_page", 50)
 	if err != nil {
 		return f, 0, err
@@ -170,7 +184,7 @@ func parseListQuery(r *request) (subgate.SubUserFilter, int, error) {
 	}
 	f.Limit = perPage
 	if f.After == "" {
-		f.Offset, f.WithTotal = (page-1)*perPage, true
+		f.Offset = (page - 1) * perPage
 	} else if q.Has("page") {
 		return f, 0, subgate.Invalidf("page", "cannot be combined with cursor")
 	}

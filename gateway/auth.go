@@ -4,8 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net/netip"
-	"slices"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,7 +24,7 @@ type credCache struct {
 	mu      sync.RWMutex
 	byName  map[string]*subgate.SubUser
 	byID    map[int64]*subgate.SubUser
-	ipRules []ipRule // AllowIPs of every sub-user, most specific first
+	ipRules *ipIndex // AllowIPs of every live sub-user
 	seq     int64
 
 	refreshMu sync.Mutex   // one refresh at a time
@@ -39,16 +37,11 @@ type credCache struct {
 	feedLive atomic.Bool
 }
 
-type ipRule struct {
-	prefix netip.Prefix
-	id     int64
-}
-
 const changedPage = 1000
 
 func newCredCache(store subgate.Store, onChange func(old, cur *subgate.SubUser)) *credCache {
 	return &credCache{
-		store: store, onChange: onChange, misses: newMissCache(),
+		store: store, onChange: onChange, misses: newMissCache(), ipRules: newIPIndex(),
 		byName: map[string]*subgate.SubUser{}, byID: map[int64]*subgate.SubUser{},
 		pokeCh: make(chan struct{}, 1),
 	}
@@ -116,7 +109,6 @@ func (c *credCache) refreshLocked(ctx context.Context) error {
 func (c *credCache) apply(page []*subgate.SubUser) {
 	type change struct{ old, cur *subgate.SubUser }
 	var changes []change
-	ipsChanged := false
 	c.mu.Lock()
 	for _, u := range page {
 		c.seq = max(c.seq, u.Seq)
@@ -124,9 +116,7 @@ func (c *credCache) apply(page []*subgate.SubUser) {
 		if old != nil && c.byName[old.Username] == old {
 			delete(c.byName, old.Username)
 		}
-		if old != nil && len(old.AllowIPs) > 0 || len(u.AllowIPs) > 0 {
-			ipsChanged = true
-		}
+		c.ipRules.update(old, u)
 		if u.DeletedAt != nil {
 			delete(c.byID, u.ID)
 			changes = append(changes, change{old, u})
@@ -136,31 +126,12 @@ func (c *credCache) apply(page []*subgate.SubUser) {
 		c.byName[u.Username] = u
 		changes = append(changes, change{old, u})
 	}
-	if ipsChanged {
-		c.rebuildIPRules()
-	}
 	c.mu.Unlock()
 	for _, ch := range changes {
 		if ch.old != nil || ch.cur.DeletedAt == nil {
 			c.onChange(ch.old, ch.cur)
 		}
 	}
-}
-
-func (c *credCache) rebuildIPRules() {
-	rules := c.ipRules[:0]
-	for id, u := range c.byID {
-		for _, p := range u.AllowIPs {
-			rules = append(rules, ipRule{p.Masked(), id})
-		}
-	}
-	sort.Slice(rules, func(i, j int) bool {
-		if rules[i].prefix.Bits() != rules[j].prefix.Bits() {
-			return rules[i].prefix.Bits() > rules[j].prefix.Bits()
-		}
-		return rules[i].id < rules[j].id
-	})
-	c.ipRules = rules
 }
 
 // catchUpOnMiss catches up after a lookup missed, unless the same miss
@@ -212,21 +183,14 @@ func (c *credCache) byIP(ip netip.Addr) (u *subgate.SubUser, resellers []int64) 
 	ip = ip.Unmap()
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	for _, r := range c.ipRules {
-		if !r.prefix.Contains(ip) {
-			continue
-		}
-		m := c.byID[r.id]
-		if u == nil {
-			u, resellers = m, []int64{m.ResellerID}
-		} else if !slices.Contains(resellers, m.ResellerID) {
-			resellers = append(resellers, m.ResellerID)
-		}
-	}
+	id, found, resellers := c.ipRules.lookup(ip)
 	if len(resellers) > 1 {
 		return nil, resellers
 	}
-	return u, nil
+	if !found {
+		return nil, nil
+	}
+	return c.byID[id], nil
 }
 
 // principal is an authenticated proxy client.

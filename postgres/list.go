@@ -3,9 +3,12 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/subgate/subgate"
 	"github.com/subgate/subgate/internal/storeutil"
@@ -21,6 +24,9 @@ type listSource struct {
 var (
 	fromSubUsers = listSource{from: "subusers s", live: "s.deleted_at IS NULL", reseller: "s.reseller_id", id: "s.id"}
 	fromTotals   = listSource{from: "totals t JOIN subusers s ON s.id = t.subuser_id", live: "t.live", reseller: "t.reseller_id", id: "t.subuser_id"}
+	// totalsAlone serves the totals' orders when no condition is on the
+	// sub-user row: the page is then chosen from the sort index alone.
+	totalsAlone = listSource{from: "totals t", live: "t.live", reseller: "t.reseller_id", id: "t.subuser_id"}
 )
 
 // sortKeys maps a sort order to its key column and source.
@@ -117,23 +123,42 @@ func (s *Store) SubUsers(ctx context.Context, f subgate.SubUserFilter) (*subgate
 		args = append(args, v)
 		return fmt.Sprintf("$%d", len(args))
 	}
-	where = append(where, src.live)
+	// The conditions on the sub-user row; scope is on the list source.
+	var scopeArg string
 	if f.Scope != 0 {
-		where = append(where, src.reseller+" = "+arg(int64(f.Scope)))
+		scopeArg = arg(int64(f.Scope))
 	}
+	var conds []string
 	if f.Status != "" {
-		where = append(where, "s.status = "+arg(string(f.Status)))
+		conds = append(conds, "s.status = "+arg(string(f.Status)))
 	}
 	if f.Search != "" {
-		where = append(where, searchCondition(f.Search, arg))
+		conds = append(conds, searchCondition(f.Search, arg))
 	}
+	if src == fromTotals && len(conds) == 0 {
+		src = totalsAlone
+	}
+	where = append(where, src.live)
+	if scopeArg != "" {
+		where = append(where, src.reseller+" = "+scopeArg)
+	}
+	where = append(where, conds...)
 	out := &subgate.SubUserPage{Total: -1}
 	if f.WithTotal {
-		total, err := s.countSubUsers(ctx, f, src, where, args)
+		total, estimated, err := s.countSubUsers(ctx, f, scopeArg, conds, args)
 		if err != nil {
 			return nil, dbError(err)
 		}
-		out.Total = total
+		out.Total, out.TotalEstimated = total, estimated
+	}
+	if f.Status != "" && src == fromTotals {
+		ids, err := s.rareStatusIDs(ctx, f)
+		if err != nil {
+			return nil, dbError(err)
+		}
+		if ids != nil {
+			where = append(where, src.id+" = ANY("+arg(ids)+")")
+		}
 	}
 	dir, cmp := "ASC", ">"
 	if f.Desc {
@@ -178,15 +203,72 @@ func (s *Store) SubUsers(ctx context.Context, f subgate.SubUserFilter) (*subgate
 	return out, nil
 }
 
-// countSubUsers counts the rows a list filter matches. A reseller's whole
-// list is counted by create and delete already.
-func (s *Store) countSubUsers(ctx context.Context, f subgate.SubUserFilter, src listSource, where []string, args []any) (int64, error) {
-	var n int64
-	if f.Scope != 0 && f.Search == "" && f.Status == "" {
-		return s.CountSubUsers(ctx, int64(f.Scope))
+// countSubUsers counts the live sub-users of the scope (its placeholder, or
+// "" for all) that meet conds. The whole list is counted by create and
+// delete already. Otherwise the count reads the sub-user rows alone
+// (whatever the list order), from an index where it can; a caller content
+// with an estimate gets one from a sample where the count would read every
+// match (see storeutil.Sampler).
+func (s *Store) countSubUsers(ctx context.Context, f subgate.SubUserFilter, scopeArg string, conds []string, args []any) (n int64, estimated bool, err error) {
+	var rows int64
+	err = s.pool.QueryRow(ctx, `SELECT coalesce(sum(live_subusers), 0)::bigint FROM resellers WHERE $1 = 0 OR id = $1`,
+		int64(f.Scope)).Scan(&rows)
+	if err != nil || len(conds) == 0 {
+		return rows, false, err
 	}
-	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM `+src.from+` WHERE `+strings.Join(where, " AND "), args...).Scan(&n)
-	return n, err
+	in, inArgs := "s.deleted_at IS NULL", []any{}
+	if scopeArg != "" {
+		in, inArgs = in+" AND s.reseller_id = "+scopeArg, args[:1] // the scope is the first argument
+	}
+	if f.EstimateTotal && !storeutil.DefaultSampler.Covers(rows) {
+		n, err = s.estimateSubUsers(ctx, in, inArgs, conds, args, rows)
+		return n, true, err
+	}
+	err = s.pool.QueryRow(ctx, `SELECT count(*) FROM subusers s WHERE `+in+` AND `+strings.Join(conds, " AND "), args...).Scan(&n)
+	return n, false, err
+}
+
+// estimateSubUsers samples runs of the scope's live rows (in, over s, with
+// inArgs) in id order and tests conds on them.
+func (s *Store) estimateSubUsers(ctx context.Context, in string, inArgs []any, conds []string, args []any, rows int64) (int64, error) {
+	var minID, maxID *int64
+	err := s.pool.QueryRow(ctx, `SELECT (SELECT min(s.id) FROM subusers s WHERE `+in+`),
+		(SELECT max(s.id) FROM subusers s WHERE `+in+`)`, inArgs...).Scan(&minID, &maxID)
+	if err != nil || minID == nil {
+		return 0, err
+	}
+	from, limit := fmt.Sprintf("$%d", len(args)+1), fmt.Sprintf("$%d", len(args)+2)
+	query := `SELECT count(*), count(*) FILTER (WHERE hit), coalesce(max(id), 0) FROM (SELECT s.id, (` +
+		strings.Join(conds, " AND ") + `) AS hit FROM subusers s WHERE ` + in + ` AND s.id >= ` + from +
+		` ORDER BY s.id LIMIT ` + limit + `) w`
+	return storeutil.DefaultSampler.Estimate(rows, *minID, *maxID, func(from int64, limit int) (read, hits, last int64, err error) {
+		err = s.pool.QueryRow(ctx, query, append(slices.Clone(args), from, limit)...).Scan(&read, &hits, &last)
+		return read, hits, last, err
+	})
+}
+
+// rareStatusRows bounds how many sub-users make a status rare.
+const rareStatusRows = 2000
+
+// rareStatusIDs returns the ids of f's status in its scope when there are
+// at most rareStatusRows of them, else nil. The totals' sort indexes do not
+// hold the status: walking one finds a page of a common status at once but
+// must pass every row to learn that a rare one (the few blocked sub-users)
+// has no more, while the status index lists a rare one's ids at once.
+func (s *Store) rareStatusIDs(ctx context.Context, f subgate.SubUserFilter) ([]int64, error) {
+	query, args := `SELECT s.id FROM subusers s WHERE s.deleted_at IS NULL AND s.status = $1`, []any{string(f.Status)}
+	if f.Scope != 0 {
+		query, args = query+` AND s.reseller_id = $2`, append(args, int64(f.Scope))
+	}
+	rows, err := s.pool.Query(ctx, query+fmt.Sprintf(` LIMIT %d`, rareStatusRows+1), args...)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil || len(ids) > rareStatusRows {
+		return nil, err
+	}
+	return append(ids, 0)[:len(ids)], nil // never nil: no ids is a rare status too
 }
 
 // defaultChangesLimit bounds a SubUsersChanged call without a limit.

@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -69,7 +71,24 @@ func (q *listQuery) add(cond string, args ...any) {
 	q.args = append(q.args, args...)
 }
 
+// addIDs limits the list to rows fetched by id and then sorted: the way to
+// list a few matches in any order.
+func (q *listQuery) addIDs(ids []int64) {
+	in := make([]string, len(ids))
+	for i, id := range ids {
+		in[i] = strconv.FormatInt(id, 10)
+	}
+	q.add("s.id IN (" + strings.Join(in, ",") + ")")
+	q.oneOff = true
+}
+
 func (q *listQuery) sql() string { return strings.Join(q.where, " AND ") }
+
+// clone is a copy that conditions added later do not reach.
+func (q listQuery) clone() listQuery {
+	q.where, q.args = slices.Clone(q.where), slices.Clone(q.args)
+	return q
+}
 
 // SubUsers implements subgate.Store.
 func (s *Store) SubUsers(ctx context.Context, f subgate.SubUserFilter) (*subgate.SubUserPage, error) {
@@ -86,17 +105,27 @@ func (s *Store) SubUsers(ctx context.Context, f subgate.SubUserFilter) (*subgate
 	}
 	search := strings.TrimSpace(f.Search)
 	if search != "" {
+		like := "%" + escapeLike(search) + "%"
+		q.add(`(s.username LIKE ? ESCAPE '\' OR s.name LIKE ? ESCAPE '\' OR s.note LIKE ? ESCAPE '\')`, like, like, like)
+	}
+	filter := q.clone() // the conditions alone, before a search strategy joins in
+	if search != "" {
 		if err := s.addSearch(ctx, &q, search, f); err != nil {
+			return nil, err
+		}
+	}
+	if f.Status != "" && !q.oneOff && f.Sort != subgate.SortID && f.Sort != subgate.SortStatus {
+		if err := s.addRareStatus(ctx, &q, f); err != nil {
 			return nil, err
 		}
 	}
 	page := &subgate.SubUserPage{Total: -1}
 	if f.WithTotal {
-		n, err := s.count(ctx, q, f, search)
+		n, estimated, err := s.count(ctx, q, filter, f, search)
 		if err != nil {
 			return nil, err
 		}
-		page.Total = n
+		page.Total, page.TotalEstimated = n, estimated
 	}
 	items, err := s.pageOf(ctx, q, f)
 	if err != nil {
@@ -141,19 +170,82 @@ func (s *Store) pageOf(ctx context.Context, q listQuery, f subgate.SubUserFilter
 		` ORDER BY `+order+` LIMIT ? OFFSET ?`, args...)
 }
 
-func (s *Store) count(ctx context.Context, q listQuery, f subgate.SubUserFilter, search string) (int64, error) {
-	var n int64
-	if search == "" && f.Status == "" {
+// count counts the rows q matches; filter is q's conditions without its
+// search strategy. Where a count would read every match, a caller content
+// with an estimate gets one from a sample of filter's rows (see Sampler).
+func (s *Store) count(ctx context.Context, q, filter listQuery, f subgate.SubUserFilter, search string) (n int64, estimated bool, err error) {
+	rows, err := s.liveSubUsers(ctx, f.Scope)
+	if err != nil || search == "" && f.Status == "" {
 		// Every live sub-user matches: the per-reseller counters answer at once.
-		query, args := `SELECT coalesce(sum(live_subusers), 0) FROM resellers`, []any{}
-		if f.Scope != 0 {
-			query, args = query+` WHERE id = ?`, append(args, int64(f.Scope))
-		}
-		err := s.read.QueryRowContext(ctx, query, args...).Scan(&n)
-		return n, err
+		return rows, false, err
 	}
-	err := q.db(s).QueryRowContext(ctx, `SELECT count(*) FROM `+q.from()+` WHERE `+q.sql(), q.args...).Scan(&n)
+	if f.EstimateTotal && !q.oneOff && !storeutil.DefaultSampler.Covers(rows) {
+		n, err = s.estimate(ctx, filter, f.Scope, rows)
+		return n, true, err
+	}
+	err = q.db(s).QueryRowContext(ctx, `SELECT count(*) FROM `+q.from()+` WHERE `+q.sql(), q.args...).Scan(&n)
+	return n, false, err
+}
+
+// liveSubUsers is how many live sub-users a scope holds, from the
+// per-reseller counters.
+func (s *Store) liveSubUsers(ctx context.Context, scope subgate.Scope) (int64, error) {
+	var n int64
+	err := s.read.QueryRowContext(ctx, `SELECT coalesce(sum(live_subusers), 0) FROM resellers WHERE ?1 = 0 OR id = ?1`,
+		int64(scope)).Scan(&n)
 	return n, err
+}
+
+// estimate samples runs of the scope's live rows in id order (an index
+// walk each) and tests filter's conditions on them.
+func (s *Store) estimate(ctx context.Context, filter listQuery, scope subgate.Scope, rows int64) (int64, error) {
+	in := "s.deleted_at IS NULL"
+	var scopeArgs []any
+	if scope != 0 {
+		in, scopeArgs = in+" AND s.reseller_id = ?", []any{int64(scope)}
+	}
+	var minID, maxID sql.NullInt64
+	err := s.read.QueryRowContext(ctx, `SELECT (SELECT min(s.id) FROM subusers s WHERE `+in+`),
+		(SELECT max(s.id) FROM subusers s WHERE `+in+`)`, append(scopeArgs, scopeArgs...)...).Scan(&minID, &maxID)
+	if err != nil || !minID.Valid {
+		return 0, err
+	}
+	query := `SELECT count(*), coalesce(sum(hit), 0), coalesce(max(id), 0) FROM (SELECT s.id, (` + filter.sql() +
+		`) AS hit FROM subusers s WHERE ` + in + ` AND s.id >= ? ORDER BY s.id LIMIT ?)`
+	return storeutil.DefaultSampler.Estimate(rows, minID.Int64, maxID.Int64, func(from int64, limit int) (read, hits, last int64, err error) {
+		args := append(slices.Clone(filter.args), scopeArgs...)
+		err = s.read.QueryRowContext(ctx, query, append(args, from, limit)...).Scan(&read, &hits, &last)
+		return read, hits, last, err
+	})
+}
+
+// addRareStatus fetches a rare status's rows by id. A sort index walk
+// finds a page of a common status at once, but must pass every row to learn
+// that a rare one (say, the few blocked sub-users) has no more; the status
+// index (reseller, status, id) holds its ids, counted without reading rows.
+func (s *Store) addRareStatus(ctx context.Context, q *listQuery, f subgate.SubUserFilter) error {
+	query, args := `SELECT s.id FROM subusers s WHERE s.deleted_at IS NULL AND s.status = ?`, []any{string(f.Status)}
+	if f.Scope != 0 {
+		query, args = query+` AND s.reseller_id = ?`, append(args, int64(f.Scope))
+	}
+	rows, err := s.read.QueryContext(ctx, query+` LIMIT ?`, append(args, s.rareMatches+1)...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil || len(ids) > s.rareMatches {
+		return err
+	}
+	q.addIDs(ids)
+	return nil
 }
 
 // defaultRareMatches bounds how many trigram-index hits make a rare search
@@ -166,8 +258,8 @@ const defaultRareMatches = 2000
 // of id order and three LIKEs); measured on a million sub-users.
 const defaultMatchSetRatio = 2
 
-// addSearch adds the case-insensitive substring condition and picks how to
-// find the matches. Terms of three characters or more can use the trigram
+// addSearch picks how to find the matches of the case-insensitive
+// substring condition already in q. Terms of three characters or more can use the trigram
 // index: a rare term is fetched by id; a common term listed in id order
 // over a large scope is read in the index's own (id) order; a term of
 // middling frequency is checked against the set of its index hits while
@@ -176,8 +268,6 @@ const defaultMatchSetRatio = 2
 // are dense. The LIKE condition always applies, so every strategy returns
 // exactly the same rows.
 func (s *Store) addSearch(ctx context.Context, q *listQuery, term string, f subgate.SubUserFilter) error {
-	like := "%" + escapeLike(term) + "%"
-	q.add(`(s.username LIKE ? ESCAPE '\' OR s.name LIKE ? ESCAPE '\' OR s.note LIKE ? ESCAPE '\')`, like, like, like)
 	if utf8.RuneCountInString(term) < 3 {
 		return nil
 	}
@@ -186,12 +276,7 @@ func (s *Store) addSearch(ctx context.Context, q *listQuery, term string, f subg
 		return err
 	}
 	if len(ids) <= s.rareMatches {
-		in := make([]string, len(ids))
-		for i, id := range ids {
-			in[i] = strconv.FormatInt(id, 10)
-		}
-		q.add("s.id IN (" + strings.Join(in, ",") + ")")
-		q.oneOff = true
+		q.addIDs(ids)
 		return nil
 	}
 	if f.Sort == subgate.SortID {

@@ -151,3 +151,58 @@ func TestTrigramCover(t *testing.T) {
 		}
 	}
 }
+
+// Listing a status by its ids (when rare) or by walking the sort index
+// returns the same rows in the same order, page after page.
+func TestStatusStrategiesAgree(t *testing.T) {
+	s := openFile(t, filepath.Join(t.TempDir(), "status.db"))
+	ctx := context.Background()
+	r := &subgate.Reseller{Name: "r"}
+	if err := s.CreateReseller(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreditPool(ctx, subgate.PoolCredit{ResellerID: r.ID, Product: "res", Bytes: 1e12}); err != nil {
+		t.Fatal(err)
+	}
+	var disabled []*subgate.SubUser
+	for i := range 60 {
+		u := &subgate.SubUser{ResellerID: r.ID, Username: fmt.Sprintf("user_%03d", 60-i), Password: "pw12345", Status: subgate.StatusActive}
+		if i%7 == 3 {
+			u.Status = subgate.StatusDisabled
+		}
+		if err := s.CreateSubUser(ctx, u, map[subgate.Product]int64{"res": int64(1 + i*7%5)}, ""); err != nil {
+			t.Fatal(err)
+		}
+		if u.Status == subgate.StatusDisabled {
+			disabled = append(disabled, u)
+		}
+	}
+	for _, rare := range []int{0, 1_000_000} {
+		s.rareMatches = rare
+		for _, so := range []subgate.SubUserSort{subgate.SortAvailable, subgate.SortUsername} {
+			for _, desc := range []bool{false, true} {
+				want := expectSearch(disabled, 0, "", so, desc)
+				f := subgate.SubUserFilter{Scope: subgate.Scope(r.ID), Status: subgate.StatusDisabled, Sort: so, Desc: desc, Limit: 2, WithTotal: true}
+				var got []int64
+				for range 50 {
+					page, err := s.SubUsers(ctx, f)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if page.Total != int64(len(want)) {
+						t.Fatalf("rare=%d %s desc=%t: total %d, want %d", rare, so, desc, page.Total, len(want))
+					}
+					for _, u := range page.Items {
+						got = append(got, u.ID)
+					}
+					if f.After = page.Next; f.After == "" {
+						break
+					}
+				}
+				if !slices.Equal(got, want) {
+					t.Fatalf("rare=%d %s desc=%t:\n got %v\nwant %v", rare, so, desc, got, want)
+				}
+			}
+		}
+	}
+}

@@ -236,6 +236,71 @@ var listTests = []test{
 			t.Fatalf("search pages %v, want %v", got, expectOrder(want, subgate.SortUsername, false))
 		}
 	}},
+	{"StatusInEveryOrder", func(t *testing.T, e *env) {
+		r, all := listFixture(e)
+		for _, status := range []subgate.Status{subgate.StatusDisabled, subgate.StatusActive, subgate.StatusBlocked} {
+			var want []*subgate.SubUser
+			for _, u := range all {
+				if u.Status == status {
+					want = append(want, u)
+				}
+			}
+			for _, s := range []subgate.SubUserSort{subgate.SortUsed, subgate.SortAvailable, subgate.SortUsername, subgate.SortCreatedAt} {
+				for _, desc := range []bool{false, true} {
+					var got []int64
+					f := subgate.SubUserFilter{Scope: subgate.Scope(r.ID), Status: status, Sort: s, Desc: desc, Limit: 3}
+					for range 20 {
+						page := e.list(f)
+						got = append(got, ids(page.Items)...)
+						if f.After = page.Next; f.After == "" {
+							break
+						}
+					}
+					if fmt.Sprint(got) != fmt.Sprint(expectOrder(want, s, desc)) {
+						t.Fatalf("status %s sort %s desc %t: %v, want %v", status, s, desc, got, expectOrder(want, s, desc))
+					}
+				}
+			}
+		}
+	}},
+	{"TotalsInEveryOrder", func(t *testing.T, e *env) {
+		r, all := listFixture(e)
+		count := func(scope subgate.Scope, search string, status subgate.Status) int64 {
+			var n int64
+			for _, u := range all {
+				text := strings.ToLower(u.Username + "\n" + u.Name + "\n" + u.Note)
+				if (scope == 0 || u.ResellerID == int64(scope)) && strings.Contains(text, strings.ToLower(search)) &&
+					(status == "" || u.Status == status) {
+					n++
+				}
+			}
+			return n
+		}
+		for _, c := range []struct {
+			scope  subgate.Scope
+			search string
+			status subgate.Status
+		}{
+			{subgate.Scope(r.ID), "", ""}, {subgate.Scope(r.ID), "", subgate.StatusDisabled},
+			{subgate.Scope(r.ID), "vip", ""}, {subgate.Scope(r.ID), "o", subgate.StatusActive},
+			{0, "alpha", ""}, {0, "", subgate.StatusDisabled},
+		} {
+			want := count(c.scope, c.search, c.status)
+			if c.scope == 0 && c.search == "" && c.status == "" {
+				want++ // the other reseller's sub-user
+			}
+			for _, s := range []subgate.SubUserSort{subgate.SortID, subgate.SortUsed, subgate.SortAvailable, subgate.SortStatus} {
+				for _, estimate := range []bool{false, true} {
+					// A filter over fewer rows than a sample is counted exactly.
+					page := e.list(subgate.SubUserFilter{Scope: c.scope, Search: c.search, Status: c.status, Sort: s,
+						Limit: 2, WithTotal: true, EstimateTotal: estimate})
+					if page.Total != want || page.TotalEstimated {
+						t.Fatalf("%+v sort %s estimate %t: total %d (estimated %t), want %d", c, s, estimate, page.Total, page.TotalEstimated, want)
+					}
+				}
+			}
+		}
+	}},
 	{"AdminSeesAllResellers", func(t *testing.T, e *env) {
 		_, all := listFixture(e)
 		page := e.list(subgate.SubUserFilter{Limit: 1000, WithTotal: true})

@@ -38,11 +38,12 @@ type subUserView struct {
 }
 
 type subUserPageView struct {
-	Items      []subUserView `json:"items"`
-	Total      *int64        `json:"total"`
-	Page       int           `json:"page"`
-	PerPage    int           `json:"per_page"`
-	NextCursor string        `json:"next_cursor"`
+	Items          []subUserView `json:"items"`
+	Total          *int64        `json:"total"`
+	TotalEstimated bool          `json:"total_estimated"`
+	Page           int           `json:"page"`
+	PerPage        int           `json:"per_page"`
+	NextCursor     string        `json:"next_cursor"`
 }
 
 type resellerView struct {
@@ -68,10 +69,17 @@ func printSubUsers(w io.Writer, page subUserPageView) error {
 	if err := t.Flush(); err != nil {
 		return err
 	}
-	switch {
-	case page.Total != nil:
-		fmt.Fprintf(w, "page %d, %d of %d sub-users\n", page.Page, len(page.Items), *page.Total)
-	case page.NextCursor != "":
+	if page.Total != nil {
+		if page.Page > 0 {
+			fmt.Fprintf(w, "page %d, ", page.Page)
+		}
+		about := ""
+		if page.TotalEstimated {
+			about = "about "
+		}
+		fmt.Fprintf(w, "%d of %s%d sub-users\n", len(page.Items), about, *page.Total)
+	}
+	if page.NextCursor != "" {
 		fmt.Fprintf(w, "more: --cursor %s\n", page.NextCursor)
 	}
 	return nil

@@ -154,11 +154,12 @@ func (a *app) subuserList(ctx context.Context, args []string) error {
 	page := cmd.fs.Int("page", 0, "page number, from 1")
 	perPage := cmd.fs.Int("per-page", 0, "sub-users per page (default 50, at most 1000)")
 	cursor := cmd.fs.String("cursor", "", "continue after a previous page (its next cursor)")
+	count := cmd.fs.String("count", "estimate", "total of matches: none, exact or estimate (exact where counting is cheap)")
 	if _, err := cmd.parse(args, 0, "no arguments"); err != nil {
 		return err
 	}
 	q := url.Values{}
-	for k, v := range map[string]string{"search": *search, "status": *status, "sort": *sortBy, "order": *order, "cursor": *cursor} {
+	for k, v := range map[string]string{"search": *search, "status": *status, "sort": *sortBy, "order": *order, "cursor": *cursor, "count": *count} {
 		if v != "" {
 			q.Set(k, v)
 		}
