@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/oasdiff/yaml"
@@ -32,6 +33,7 @@ type config struct {
 	MetricsAddr   string `json:"metrics_addr"`    // Prometheus /metrics; "" serves it on the API port
 	Routes        string `json:"routes"`          // route configuration file (default: direct egress)
 	Node          string `json:"node"`            // unique name of this gateway process
+	CredCacheSize count  `json:"cred_cache_size"` // sub-users a gateway holds in memory (0: default)
 	PublicProxy   string `json:"public_proxy"`    // HOST[:HTTP_PORT[:SOCKS5_PORT]] customers dial; default from the listeners
 
 	NetNutPrefix  string `json:"netnut_prefix"`  // where the dialects sit on the API port
@@ -75,6 +77,7 @@ func bindConfigFlags(fs *flag.FlagSet) *configFlags {
 	fs.StringVar((*string)(&cf.c.Dashboard), "dashboard", "", "web dashboard at /dashboard on the API port: on or off (env SUBGATE_DASHBOARD, default on)")
 	fs.StringVar(&cf.c.PublicProxy, "public-proxy", "", "public address of the gateway, HOST[:HTTP_PORT[:SOCKS5_PORT]], used in proxy lists and URLs (env SUBGATE_PUBLIC_PROXY, default: from the proxy listen addresses and the host the API is reached at)")
 	fs.StringVar(&cf.c.Node, "node", "", "unique name of this gateway process (env SUBGATE_NODE, default host name + random)")
+	fs.Var(&cf.c.CredCacheSize, "cred-cache-size", "sub-users the gateway holds in memory; others are read from the database on login (env SUBGATE_CRED_CACHE_SIZE, default 100000)")
 	return cf
 }
 
@@ -124,6 +127,14 @@ func (a *app) loadConfig(cf *configFlags) (config, error) {
 			*e.get(&c) = v
 		}
 	}
+	if v := a.getenv("SUBGATE_CRED_CACHE_SIZE"); v != "" {
+		if err := c.CredCacheSize.Set(v); err != nil {
+			return c, fmt.Errorf("SUBGATE_CRED_CACHE_SIZE: %w", err)
+		}
+	}
+	if isSet(cf.fs, "cred-cache-size") {
+		c.CredCacheSize = cf.c.CredCacheSize
+	}
 	for _, e := range []struct {
 		flag string
 		dst  *string
@@ -168,6 +179,23 @@ func readConfigFile(path string, c *config) error {
 	}
 	return nil
 }
+
+// count is a non-negative number setting; 0 means its default. Files give
+// it as a number, flags and the environment as digits.
+type count int
+
+func (n *count) Set(s string) error {
+	v, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || v < 0 {
+		return fmt.Errorf("%q is not a whole number of 0 or more", s)
+	}
+	*n = count(v)
+	return nil
+}
+
+func (n *count) String() string { return strconv.Itoa(int(*n)) }
+
+func (n *count) UnmarshalJSON(b []byte) error { return n.Set(strings.Trim(string(b), `"`)) }
 
 // publicGateway is the gateway's public address: the public_proxy setting,
 // with what it leaves out taken from the proxy listen addresses.
