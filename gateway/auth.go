@@ -50,6 +50,10 @@ type credCache struct {
 	lastStart time.Time    // when the latest refresh began
 	lastPoll  atomic.Int64 // unix nanoseconds of the latest refresh's start
 	pokeCh    chan struct{}
+	// announced: a change was announced (poke) that no refresh has begun
+	// to read yet. A miss then catches up whatever missCache says: the
+	// change may be the sub-user being tried.
+	announced atomic.Bool
 	// feedLive: the change feed delivered since it (re)connected. Only then
 	// is it trusted to replace fast polling: a change committed while it was
 	// down or not yet listening is still found by a poll.
@@ -116,6 +120,7 @@ func (c *credCache) load(ctx context.Context) error {
 
 // poke asks for a refresh now; it never blocks.
 func (c *credCache) poke() {
+	c.announced.Store(true)
 	select {
 	case c.pokeCh <- struct{}{}:
 	default:
@@ -156,6 +161,7 @@ func (c *credCache) refresh(ctx context.Context) error {
 func (c *credCache) refreshLocked(ctx context.Context) error {
 	c.lastStart = time.Now()
 	c.lastPoll.Store(c.lastStart.UnixNano())
+	c.announced.Store(false)
 	for {
 		c.mu.RLock()
 		after := c.seq
@@ -228,12 +234,13 @@ func (c *credCache) allowLocked(u *subgate.SubUser) {
 	c.allowed[u.ID] = allowedRule{reseller: u.ResellerID, prefixes: u.AllowIPs, seq: u.Seq}
 }
 
-// catchUpOnMiss catches up after a lookup missed, unless the same miss
-// (named by its parts) caught up lately or misses used up their budget: a
-// sub-user created a moment ago authenticates at once, while repeated
-// failures do not reach the store.
+// catchUpOnMiss catches up after a lookup missed, when a change was
+// announced and not read yet, or else unless the same miss (named by its
+// parts) caught up lately or misses used up their budget: a sub-user
+// created a moment ago authenticates at once, while repeated failures do
+// not reach the store.
 func (c *credCache) catchUpOnMiss(log *slog.Logger, miss ...string) {
-	if c.misses.first(time.Now(), miss...) {
+	if c.announced.Load() || c.misses.first(time.Now(), miss...) {
 		c.catchUp(log)
 	}
 }
