@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -28,6 +29,7 @@ import (
 //	go test -run '^$' -bench CredCache -benchtime 3x ./gateway
 //
 // B/held is the heap per sub-user held (rows as the store returns them);
+// B/allow-listed what the IP index takes per sub-user with one prefix;
 // start-ms the time from New to the first CONNECT answered 200, reading
 // no sub-user but the one logging in; full-load-ms and full-load-MB what
 // reading and holding every sub-user took at start.
@@ -63,6 +65,28 @@ func BenchmarkCredCache(b *testing.B) {
 		for b.Loop() {
 			c, perHeld, _ := holdAll(b, st)
 			b.ReportMetric(perHeld, "B/held")
+			runtime.KeepAlive(c)
+		}
+	})
+	b.Run(fmt.Sprintf("allow-listed/N=%d", n), func(b *testing.B) {
+		users := make([]*subgate.SubUser, n)
+		for i := range users {
+			users[i] = &subgate.SubUser{ID: int64(i + 1), ResellerID: 1, Seq: int64(i + 1),
+				AllowIPs: []netip.Prefix{benchV4Prefix(i)}}
+		}
+		for b.Loop() {
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			c := newCredCache(st, func(old, cur *subgate.SubUser) {})
+			c.mu.Lock()
+			for _, u := range users {
+				c.allowLocked(u)
+			}
+			c.mu.Unlock()
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+			b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "B/allow-listed")
 			runtime.KeepAlive(c)
 		}
 	})
