@@ -93,40 +93,56 @@ func (c *credCache) evict() {
 			return
 		}
 		spare := cands[:0]
-		for _, e := range cands {
-			if c.live != nil && c.live(e.user.ID) {
-				e.used.Store(true) // passed over by the next round too
+		for _, cand := range cands {
+			if c.live != nil && c.live(cand.id) {
+				cand.e.used.Store(true) // passed over by the next round too
 				continue
 			}
-			spare = append(spare, e)
+			spare = append(spare, cand)
 		}
 		c.mu.Lock()
-		for _, e := range spare {
-			if c.byID[e.user.ID] == e && !e.used.Load() {
-				c.dropLocked(e.user.ID)
+		for _, cand := range spare {
+			if c.byID[cand.id] == cand.e && !cand.e.used.Load() {
+				c.dropLocked(cand.id)
 			}
 		}
 		c.mu.Unlock()
 	}
 }
 
-// candidatesLocked moves the hand until it has found n entries not used
-// since it last passed them (clearing the used mark of those it passes), or
-// has gone round twice.
-func (c *credCache) candidatesLocked(n int) []*credEntry {
+// evictCandidate is an entry eviction may drop, with its sub-user's id
+// read under the cache's lock.
+type evictCandidate struct {
+	e  *credEntry
+	id int64
+}
+
+// Eviction bounds the work of one round, done under the cache's lock:
+// the cache may stay above size for a while (sub-users with live sessions
+// beyond it, or a sweep of used ones), shrinking over the next rounds.
+const (
+	evictMaxCandidates = 64
+	evictMaxSteps      = 4096
+)
+
+// candidatesLocked moves the hand until it has found n entries (at most
+// evictMaxCandidates) not used since it last passed them, clearing the used
+// mark of those it passes, or has taken evictMaxSteps steps.
+func (c *credCache) candidatesLocked(n int) []evictCandidate {
+	n = min(n, evictMaxCandidates)
 	if n <= 0 {
 		return nil
 	}
-	var cands []*credEntry
+	var cands []evictCandidate
 	chosen := make(map[*credEntry]bool, n)
-	for steps := 2 * len(c.ring); steps > 0 && len(cands) < n; steps-- {
+	for steps := min(2*len(c.ring), evictMaxSteps); steps > 0 && len(cands) < n; steps-- {
 		e := c.ring[c.hand]
 		c.hand = (c.hand + 1) % len(c.ring)
 		if e.used.Swap(false) || chosen[e] {
 			continue
 		}
 		chosen[e] = true
-		cands = append(cands, e)
+		cands = append(cands, evictCandidate{e, e.user.ID})
 	}
 	return cands
 }
