@@ -88,6 +88,10 @@ type Store interface {
 	// Audit sums a reseller's balances per product (see AuditLine).
 	Audit(ctx context.Context, resellerID int64) (map[Product]AuditLine, error)
 
+	// Ready says whether the store answers and its schema holds every
+	// migration of this build (readiness probes).
+	Ready(ctx context.Context) error
+
 	// Idempotency records for API write requests (see IdempotencyRecord).
 	BeginIdempotent(ctx context.Context, rec *IdempotencyRecord) (*IdempotencyRecord, error)
 	FinishIdempotent(ctx context.Context, rec *IdempotencyRecord) error

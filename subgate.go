@@ -42,8 +42,8 @@ const BytesPerGB int64 = 1_000_000_000
 // BytesPerMB is the decimal megabyte (IPRoyal limits are given in MB).
 const BytesPerMB int64 = 1_000_000
 
-// MaxBytes bounds any single traffic amount (1 EB) so sums of amounts can
-// never overflow int64.
+// MaxBytes (1 EB) bounds any single traffic amount and what a reseller holds
+// of one product (see CheckHeld), so no balance or sum can overflow int64.
 const MaxBytes int64 = 1_000_000_000_000_000_000
 
 // GBToBytes converts a decimal GB amount from an API edge to bytes, rounding to

@@ -208,3 +208,21 @@ func TestSecrets(t *testing.T) {
 		t.Fatal("an empty hash must never match")
 	}
 }
+
+func TestPrivatePoolIsAWholeNumberInRange(t *testing.T) {
+	for v, ok := range map[float64]bool{
+		0: true, 1: true, 2147483647: true,
+		-1: false, 1e308: false, 2147483648: false, 0.5: false, math.NaN(): false, math.Inf(1): false,
+	} {
+		c := subgate.SubUserCreate{Username: "alice", PrivatePool: v}
+		u := subgate.SubUserUpdate{PrivatePool: &v}
+		for _, err := range []error{c.Validate(time.Now()), u.Validate()} {
+			if ok && err != nil {
+				t.Errorf("private_pool %v refused: %v", v, err)
+			}
+			if !ok && (subgate.ErrorCode(err) != subgate.EINVALID || subgate.ErrorField(err) != "private_pool") {
+				t.Errorf("private_pool %v: got %v, want invalid private_pool", v, err)
+			}
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package subgate
 
 import (
+	"math"
 	"net/netip"
 	"regexp"
 	"strconv"
@@ -293,6 +294,9 @@ func (c *SubUserCreate) Validate(now time.Time) error {
 	if err := validatePrefixes(c.AllowIPs); err != nil {
 		return err
 	}
+	if err := validatePrivatePool(c.PrivatePool); err != nil {
+		return err
+	}
 	for p, b := range c.Traffic {
 		if _, err := ParseProduct(string(p)); err != nil {
 			return Invalidf("traffic", "has unknown product %q", p)
@@ -324,9 +328,35 @@ func validatePrefixes(ps []netip.Prefix) error {
 		}
 		// A broad prefix would let a sub-user's IP authentication claim
 		// clients far beyond the reseller's own.
+		if p.Addr().Is4In6() {
+			return Invalidf("allow_ips["+strconv.Itoa(i)+"]", "is an IPv4-mapped IPv6 prefix, which never matches: "+
+				"clients connecting over IPv4 are seen with their IPv4 address%s", ipv4Form(p))
+		}
 		if p.Addr().Is4() && p.Bits() < 16 || !p.Addr().Is4() && p.Bits() < 32 {
 			return Invalidf("allow_ips["+strconv.Itoa(i)+"]", "is too broad (at least /16 for IPv4, /32 for IPv6)")
 		}
+	}
+	return nil
+}
+
+// ipv4Form suggests the IPv4 prefix an IPv4-mapped one was meant as.
+func ipv4Form(p netip.Prefix) string {
+	if p.Bits() < 96 {
+		return "; write IPv4 prefixes in IPv4 form"
+	}
+	return "; write " + netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96).Masked().String() + " instead"
+}
+
+// MaxPrivatePool bounds private_pool (NetNut's snkrs_private_pool): an
+// opaque number that is stored and returned, so only whole numbers a
+// provider's pool id or flag can be are accepted.
+const MaxPrivatePool = 1<<31 - 1
+
+// validatePrivatePool checks private_pool: a whole number from 0 to
+// MaxPrivatePool.
+func validatePrivatePool(v float64) error {
+	if !(v >= 0 && v <= MaxPrivatePool) || v != math.Trunc(v) {
+		return Invalidf("private_pool", "must be a whole number from 0 to %d", MaxPrivatePool)
 	}
 	return nil
 }
@@ -395,6 +425,11 @@ func (u *SubUserUpdate) Validate() error {
 	}
 	if u.AllowIPs != nil {
 		if err := validatePrefixes(*u.AllowIPs); err != nil {
+			return err
+		}
+	}
+	if u.PrivatePool != nil {
+		if err := validatePrivatePool(*u.PrivatePool); err != nil {
 			return err
 		}
 	}

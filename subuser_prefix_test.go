@@ -44,3 +44,23 @@ func TestAllowIPsRefusesBroadPrefixes(t *testing.T) {
 		}
 	}
 }
+
+func TestAllowIPsRefusesIPv4MappedPrefixes(t *testing.T) {
+	for prefix, suggest := range map[string]string{
+		"::ffff:0.0.0.0/96":      "write 0.0.0.0/0 instead",
+		"::ffff:203.0.113.0/120": "write 203.0.113.0/24 instead",
+		"::ffff:203.0.113.7/128": "write 203.0.113.7/32 instead",
+		"::ffff:203.0.113.7/80":  "write IPv4 prefixes in IPv4 form",
+	} {
+		ps := []netip.Prefix{netip.MustParsePrefix(prefix)}
+		c := subgate.SubUserCreate{Username: "alice", AllowIPs: ps}
+		u := subgate.SubUserUpdate{AllowIPs: &ps}
+		for _, err := range []error{c.Validate(time.Now()), u.Validate()} {
+			var e *subgate.Error
+			if !errors.As(err, &e) || e.Field != "allow_ips[0]" || !strings.Contains(e.Message, "IPv4-mapped") ||
+				!strings.Contains(e.Message, suggest) {
+				t.Errorf("%s: got %v, want allow_ips[0] IPv4-mapped, %q", prefix, err, suggest)
+			}
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
+	"time"
 
 	"github.com/subgate/subgate"
 )
@@ -42,11 +43,20 @@ func (s *Server) serveIdempotent(ctx context.Context, w http.ResponseWriter, r *
 		// (status 0) so a retry runs the request again.
 		rec.Status, rec.Body = 0, nil
 	}
-	if err := s.svc.Store.FinishIdempotent(ctx, rec); err != nil {
+	// The request may have used up its store deadline (a slow database):
+	// recording the answer, or abandoning the record so a retry runs
+	// again, gets a short one of its own rather than leaving the record
+	// pending until it is abandoned (subgate.IdempotencyAbandonAfter).
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
+	defer cancel()
+	if err := s.svc.Store.FinishIdempotent(fctx, rec); err != nil {
 		s.logger.Error("recording idempotent answer", "key", rec.Key, "err", err)
 	}
 	writeRaw(w, status, body)
 }
+
+// finishTimeout bounds recording an idempotent answer.
+const finishTimeout = time.Second
 
 func (s *Server) replay(w http.ResponseWriter, r *request, prev *subgate.IdempotencyRecord, fp string) {
 	switch {

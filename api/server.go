@@ -124,8 +124,14 @@ func (s *Server) serve(w http.ResponseWriter, hr *http.Request, fn handlerFunc) 
 		return
 	}
 	// A write that has started finishes even if the client goes away, so
-	// its outcome (and idempotency record) never depends on a disconnect.
+	// its outcome (and idempotency record) never depends on a disconnect;
+	// the store deadline (StoreDeadline) still bounds it.
 	ctx = context.WithoutCancel(ctx)
+	if deadline, ok := hr.Context().Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+	}
 	if r.idemKey == "" {
 		status, body := s.run(ctx, r, fn)
 		writeRaw(w, status, body)
@@ -171,8 +177,11 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 
 func (s *Server) renderError(r *http.Request, err error) (int, []byte) {
 	status, env := renderError(err)
-	if status == http.StatusInternalServerError {
+	switch status {
+	case http.StatusInternalServerError:
 		s.logger.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	case http.StatusServiceUnavailable:
+		s.logger.Warn("api request failed: store unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	b, _ := json.Marshal(env)
 	return status, append(b, '\n')
@@ -255,6 +264,8 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /v1/openapi.json", s.serveOpenAPI)
+	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.HandleFunc("/v1/", s.notFound)
 
 	s.handle("POST /v1/resellers", s.createReseller)

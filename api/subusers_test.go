@@ -82,6 +82,9 @@ func TestSubUserCreateBadInput(t *testing.T) {
 		{`{"username":"ok_name","traffic":{"res":1e30}}`, 400, "invalid", ""},
 		{`{"username":"ok_name","expires_at":"tomorrow"}`, 400, "invalid", "expires_at"},
 		{`{"username":"ok_name","allow_ips":["10.0.0.0/8","nope"]}`, 400, "invalid", "allow_ips[1]"},
+		{`{"username":"ok_name","allow_ips":["::ffff:0.0.0.0/96"]}`, 400, "invalid", "allow_ips[0]"},
+		{`{"username":"ok_name","private_pool":-1}`, 400, "invalid", "private_pool"},
+		{`{"username":"ok_name","private_pool":1e308}`, 400, "invalid", "private_pool"},
 		{`{"username":"ok_name","email":"x"}`, 400, "invalid", "email"},
 		{`{"username":"ok_name","reseller_id":999}`, 400, "invalid", "reseller_id"},
 		{`{"username":"ok_name","colour":"red"}`, 400, "invalid", "colour"},
@@ -154,6 +157,8 @@ func TestSubUserUpdate(t *testing.T) {
 		{`{"expires_at":5}`, 400, "invalid", "expires_at"},
 		{`{"hash":"x"}`, 400, "invalid", "hash"},
 		{`{"password":"a"}`, 400, "invalid", "password"},
+		{`{"private_pool":-1}`, 400, "invalid", "private_pool"},
+		{`{"allow_ips":["::ffff:203.0.113.0/120"]}`, 400, "invalid", "allow_ips[0]"},
 		{``, 400, "invalid", ""},
 	} {
 		e.call("PATCH", path, tok, c.body).expectErr(t, c.status, c.code, c.field)

@@ -83,11 +83,7 @@ func TestSOCKS5RequestAfterAPasswordChangeIsRefused(t *testing.T) {
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(2 * patience))
 	// Greeting (username/password only), then the credentials.
-	auth := []byte{5, 1, 2, 1, byte(len("alice"))}
-	auth = append(auth, "alice"...)
-	auth = append(auth, byte(len(testPassword)))
-	auth = append(auth, testPassword...)
-	if _, err := c.Write(auth); err != nil {
+	if _, err := c.Write(socksHello("alice", testPassword)); err != nil {
 		t.Fatal(err)
 	}
 	reply := make([]byte, 4)
@@ -105,11 +101,7 @@ func TestSOCKS5RequestAfterAPasswordChangeIsRefused(t *testing.T) {
 		return connectCode(proxyAddr, "alice", e.origin.addr) == subgate.ReasonAuth
 	})
 
-	host, port, _ := net.SplitHostPort(e.origin.addr)
-	p, _ := strconv.Atoi(port)
-	req := append([]byte{5, 1, 0, 1}, net.ParseIP(host).To4()...)
-	req = append(req, byte(p>>8), byte(p))
-	if _, err := c.Write(req); err != nil {
+	if _, err := c.Write(socksConnect(t, e.origin.addr)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := io.ReadFull(c, reply[:2]); err != nil {

@@ -31,9 +31,10 @@ type credCache struct {
 	size     int                             // sub-users held, besides live ones
 	// live reports whether enforcement holds a sub-user (it has sessions or
 	// leases): such a one is never evicted. Nil: none is.
-	live    func(id int64) bool
-	loads   singleflight.Group // concurrent misses of one key share a load
-	evictMu sync.Mutex         // one eviction at a time
+	live        func(id int64) bool
+	loads       singleflight.Group // concurrent misses of one key share a load
+	loadTimeout time.Duration      // bounds one load (Config.StoreTimeout)
+	evictMu     sync.Mutex         // one eviction at a time
 
 	mu      sync.RWMutex
 	byName  map[string]*credEntry
@@ -77,7 +78,7 @@ const (
 func newCredCache(store subgate.Store, onChange func(old, cur *subgate.SubUser)) *credCache {
 	return &credCache{
 		store: store, onChange: onChange, misses: newMissCache(), ipRules: newIPIndex(),
-		size:   DefaultCredCacheSize,
+		size: DefaultCredCacheSize, loadTimeout: defaultLoadTimeout,
 		byName: map[string]*credEntry{}, byID: map[int64]*credEntry{},
 		absent: map[string]struct{}{}, allowed: map[int64]allowedRule{},
 		recent: newRecentChanges(),
@@ -319,7 +320,11 @@ func (g *Gateway) authenticate(user, pass string, hasCreds bool, ip netip.Addr) 
 			if try, ok := g.limiter.Begin(ip, ""); ok {
 				g.creds.catchUpOnMiss(g.log, "ip", ip.Unmap().String())
 				u, resellers, err = g.creds.byIP(ip)
-				try.Done(u == nil && resellers == nil)
+				if err != nil {
+					try.Abandon()
+				} else {
+					try.Done(u == nil && resellers == nil)
+				}
 			}
 		}
 		if err != nil {
@@ -345,7 +350,7 @@ func (g *Gateway) authenticate(user, pass string, hasCreds bool, ip netip.Addr) 
 	}
 	u, fresh, err := g.creds.byUsername(name)
 	if err != nil {
-		try.Done(true)
+		try.Abandon()
 		return nil, g.credsUnavailable(err)
 	}
 	if !fresh && (u == nil || !subgate.EqualSecret(u.Password, secret)) {

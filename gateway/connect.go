@@ -9,31 +9,36 @@ import (
 	"time"
 )
 
-// serveConnect turns an HTTP CONNECT into a metered tunnel.
+const connectEstablished = "HTTP/1.1 200 Connection established\r\n\r\n"
+
+// serveConnect turns an HTTP CONNECT, reqBytes long, into a metered tunnel.
 // It reports whether the connection was handed off to a tunnel.
-func (g *Gateway) serveConnect(c net.Conn, br *bufio.Reader, req *http.Request, ip netip.Addr) bool {
+func (g *Gateway) serveConnect(c net.Conn, br *bufio.Reader, req *http.Request, ip netip.Addr, reqBytes int64) bool {
 	user, pass, has := proxyAuth(req.Header)
-	p, r := g.authenticate(user, pass, has, ip)
-	if r != nil {
+	refused := func(r *refusal) bool {
 		g.logRefusal("connect", ip, user, r)
 		writeHTTPRefusal(c, r)
 		return false
+	}
+	p, r := g.authenticate(user, pass, has, ip)
+	if r != nil {
+		return refused(r)
 	}
 	s, r := g.admit(p, "connect", c, ip)
 	if r != nil {
-		g.logRefusal("connect", ip, user, r)
-		writeHTTPRefusal(c, r)
-		return false
+		return refused(r)
 	}
 	up, r := s.dial(req.Host)
+	if r == nil {
+		r = s.chargeHandshake(reqBytes, int64(len(connectEstablished)))
+	}
 	if r != nil {
-		g.logRefusal("connect", ip, user, r)
-		writeHTTPRefusal(c, r)
+		refused(r)
 		s.end(r.Code)
 		return false
 	}
 	c.SetReadDeadline(time.Time{})
-	if _, err := io.WriteString(c, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
+	if _, err := io.WriteString(c, connectEstablished); err != nil {
 		s.end("client_gone")
 		return false
 	}

@@ -8,8 +8,9 @@ import (
 	"github.com/subgate/subgate"
 )
 
-// loadTimeout bounds one on-demand load; a login waits at most that long.
-const loadTimeout = 2 * time.Second
+// defaultLoadTimeout bounds one on-demand load unless the gateway's
+// StoreTimeout replaces it; a login waits at most that long.
+const defaultLoadTimeout = 1500 * time.Millisecond
 
 // byUsername returns the live sub-user with that exact username: held,
 // known absent (nil), or else loaded from the store, in which case fresh
@@ -44,7 +45,7 @@ func (c *credCache) fetch(key, name string, read func(context.Context) (*subgate
 		c.mu.Lock()
 		since := c.recent.begin(c.seq)
 		c.mu.Unlock()
-		ctx, cancel := context.WithTimeout(context.Background(), loadTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), c.loadTimeout)
 		u, err := read(ctx)
 		cancel()
 		if subgate.ErrorCode(err) == subgate.ENOTFOUND {

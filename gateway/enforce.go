@@ -311,7 +311,7 @@ func (s *session) admitEgress(key string) error {
 	if e.failed.After(queued) {
 		return egressUnavailable()
 	}
-	ctx, cancel := contextWithTimeout(g.cfg.DialTimeout)
+	ctx, cancel := contextWithTimeout(g.cfg.StoreTimeout)
 	defer cancel()
 	ans, err := g.cfg.Store.AdmitEgress(ctx, subgate.EgressRequest{
 		SubUserID: u.ID, DayKey: day, Key: key, Cap: limit, ListKeys: !e.isLoaded(day),

@@ -19,7 +19,7 @@ const chunk = 64 << 10 // the overshoot bound: one copy chunk
 
 // holdDownload opens a tunnel and reads n body bytes of /hold, which then
 // keeps the connection open; it returns the conn and the bytes that crossed
-// the gateway so far (request, response header and body).
+// the gateway so far (handshake, request, response header and body).
 func holdDownload(t *testing.T, e *env, user string, n int) (net.Conn, int64) {
 	t.Helper()
 	c, bad := e.connect(user, testPassword, e.origin.addr)
@@ -31,7 +31,7 @@ func holdDownload(t *testing.T, e *env, user string, n int) (net.Conn, int64) {
 	if _, err := io.ReadFull(resp.Body, make([]byte, n)); err != nil {
 		t.Fatal(err)
 	}
-	return cc, int64(reqLen) + cc.read.Load()
+	return cc, connectBytes(user, testPassword, e.origin.addr) + int64(reqLen) + cc.read.Load()
 }
 
 type countingConn struct {
@@ -332,7 +332,7 @@ func TestGracefulShutdownFlushesEverything(t *testing.T) {
 		io.Copy(io.Discard, resp.Body)
 		sent += int64(n)
 	}
-	crossed := sent + cc.read.Load()
+	crossed := connectBytes("alice", testPassword, e.origin.addr) + sent + cc.read.Load()
 	// Shut down with the tunnel still open: it is cut, then everything flushes.
 	e.restart()
 	c.Close()

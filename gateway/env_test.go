@@ -194,11 +194,7 @@ func connectVia(t testing.TB, proxy, user, pass, target string) (net.Conn, *http
 // response is returned when not 200, with c closed.
 func connectOn(t testing.TB, c net.Conn, user, pass, target string) (net.Conn, *http.Response) {
 	t.Helper()
-	auth := ""
-	if user != "" {
-		auth = "Proxy-Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass)) + "\r\n"
-	}
-	fmt.Fprintf(c, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n%s\r\n", target, target, auth)
+	io.WriteString(c, connectRequest(user, pass, target))
 	br := bufio.NewReader(c)
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
@@ -212,6 +208,20 @@ func connectOn(t testing.TB, c net.Conn, user, pass, target string) (net.Conn, *
 		t.Fatal("gateway sent bytes after the CONNECT answer")
 	}
 	return c, nil
+}
+
+func connectRequest(user, pass, target string) string {
+	auth := ""
+	if user != "" {
+		auth = "Proxy-Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass)) + "\r\n"
+	}
+	return fmt.Sprintf("CONNECT %s HTTP/1.1\r\nHost: %s\r\n%s\r\n", target, target, auth)
+}
+
+// connectBytes is what opening a tunnel with connectVia sends and
+// receives; the gateway charges it like the tunnel's own bytes.
+func connectBytes(user, pass, target string) int64 {
+	return int64(len(connectRequest(user, pass, target)) + len("HTTP/1.1 200 Connection established\r\n\r\n"))
 }
 
 // origin serves HTTP on loopback: /bytes?n=N answers N bytes; /stream

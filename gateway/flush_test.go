@@ -47,7 +47,7 @@ func TestFailedFlushIsRetriedWithTheSameBatch(t *testing.T) {
 	resp, sent := getOver(t, cc, e.origin.addr, "/bytes?n=300000")
 	io.Copy(io.Discard, resp.Body)
 	c.Close()
-	crossed := int64(sent) + cc.read.Load()
+	crossed := connectBytes("alice", testPassword, e.origin.addr) + int64(sent) + cc.read.Load()
 	waitFor(t, patience, "usage after retries", func() bool {
 		flaky.mu.Lock()
 		defer flaky.mu.Unlock()

@@ -25,6 +25,13 @@
 // store decides on every egress key a node has not seen that day. Nodes
 // together keep to both caps; max_concurrency only for as long as nodes
 // can renew their slots (a database outage beyond LeaseTTL loosens it).
+//
+// Outages: a store request a connection waits on is bounded by StoreTimeout;
+// one that fails or times out refuses the connection with "unavailable"
+// (503), never with an exhausted budget, which the store did not say. Open
+// connections run on the lease the node holds until it is spent or expires
+// (LeaseTTL after the last successful flush or grant), then are cut with
+// "unavailable"; usage waits in the flusher's queue until the store answers.
 package gateway
 
 import (
@@ -98,8 +105,14 @@ type Config struct {
 	FlushInterval      time.Duration // usage flush, default 500 ms
 	LeaseTTL           time.Duration // default 60 s
 	DialTimeout        time.Duration // default 10 s
-	HandshakeTimeout   time.Duration // first request / SOCKS handshake, default 10 s
-	IdleTimeout        time.Duration // idle keep-alive HTTP client connection, default 2 min
+	// StoreTimeout bounds every store request a connection waits on (a
+	// lease, a connection slot, an egress admission, a sub-user the
+	// credential cache does not hold), default 1.5 s: when
+	// the store does not answer in time the connection is refused with
+	// 503 "unavailable" (SOCKS5: general failure) within about 2 s.
+	StoreTimeout     time.Duration
+	HandshakeTimeout time.Duration // first request / SOCKS handshake, default 10 s
+	IdleTimeout      time.Duration // idle keep-alive HTTP client connection, default 2 min
 
 	// AuthFailuresPerSecond and AuthFailureBurst bound failed logins per
 	// source IP (default 2/s, burst 20).
@@ -142,6 +155,7 @@ func (c *Config) setDefaults() error {
 	def(&c.FlushInterval, 500*time.Millisecond)
 	def(&c.LeaseTTL, time.Minute)
 	def(&c.DialTimeout, 10*time.Second)
+	def(&c.StoreTimeout, 1500*time.Millisecond)
 	def(&c.HandshakeTimeout, 10*time.Second)
 	def(&c.IdleTimeout, 2*time.Minute)
 	if c.CredCacheSize <= 0 {
@@ -205,7 +219,7 @@ func New(cfg Config) (*Gateway, error) {
 	g.limiter = newAuthLimiter(cfg.AuthFailuresPerSecond, cfg.AuthFailureBurst, 10000)
 	g.meter = newMeter(g)
 	g.creds = newCredCache(cfg.Store, g.meter.onChange)
-	g.creds.size, g.creds.live = cfg.CredCacheSize, g.meter.holds
+	g.creds.size, g.creds.live, g.creds.loadTimeout = cfg.CredCacheSize, g.meter.holds, cfg.StoreTimeout
 	g.flusher = newFlusher(g)
 	return g, nil
 }

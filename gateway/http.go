@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/textproto"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -19,8 +20,10 @@ import (
 func (g *Gateway) serveHTTP(c net.Conn, br *bufio.Reader, ip netip.Addr) bool {
 	// The header limit sits under br, so it bounds what br pulls from the
 	// socket; br keeps its buffer and the bytes already in it.
-	lim := &headerLimiter{r: io.MultiReader(bytes.NewReader(takeBuffered(br)), c), left: -1}
+	pulled := &countingReader{r: io.MultiReader(bytes.NewReader(takeBuffered(br)), c)}
+	lim := &headerLimiter{r: pulled, left: -1}
 	br.Reset(lim)
+	consumed := func() int64 { return pulled.n - int64(br.Buffered()) }
 	fw := &forwarder{g: g, client: c, ip: ip}
 	defer fw.close("closed")
 	for first := true; ; first = false {
@@ -28,6 +31,7 @@ func (g *Gateway) serveHTTP(c net.Conn, br *bufio.Reader, ip netip.Addr) bool {
 			return false
 		}
 		lim.left = maxHeaderBytes
+		start := consumed()
 		req, err := readProxyRequest(br)
 		lim.left = -1 // bodies and tunnels are not limited
 		g.setIdle(c, false)
@@ -42,7 +46,7 @@ func (g *Gateway) serveHTTP(c net.Conn, br *bufio.Reader, ip netip.Addr) bool {
 		c.SetReadDeadline(time.Time{})
 		if req.Method == http.MethodConnect {
 			fw.close("closed")
-			return g.serveConnect(c, br, req, ip)
+			return g.serveConnect(c, br, req, ip, consumed()-start)
 		}
 		if !fw.forward(br, req) {
 			return false
@@ -65,8 +69,12 @@ func readProxyRequest(br *bufio.Reader) (*http.Request, error) {
 		return nil, refuse(reasonBadRequest, "malformed request")
 	}
 	if req.Method == http.MethodConnect {
-		if _, port, err := net.SplitHostPort(req.Host); err != nil || port == "" {
+		host, port, err := net.SplitHostPort(req.Host)
+		if err != nil || host == "" || port == "" {
 			return nil, refuse(reasonBadRequest, "CONNECT needs host:port")
+		}
+		if !validPort(port) {
+			return nil, refuse(reasonBadRequest, "CONNECT port %q is not a number from 1 to 65535", port)
 		}
 		return req, nil
 	}
@@ -76,7 +84,16 @@ func readProxyRequest(br *bufio.Reader) (*http.Request, error) {
 	if req.URL.Scheme != "http" {
 		return nil, refuse(reasonUnsupported, "scheme %s: use CONNECT for https", req.URL.Scheme)
 	}
+	if port := req.URL.Port(); port != "" && !validPort(port) {
+		return nil, refuse(reasonBadRequest, "port %q is not a number from 1 to 65535", port)
+	}
 	return req, nil
+}
+
+// validPort accepts the decimal TCP ports a target can listen on.
+func validPort(s string) bool {
+	n, err := strconv.ParseUint(s, 10, 16)
+	return err == nil && n > 0
 }
 
 // maxHeaderBytes bounds one request's line and header fields, read before

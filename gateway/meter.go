@@ -23,6 +23,10 @@ const (
 	// dryFor is how long a balance the store had nothing for is not asked
 	// again (a change to the sub-user clears it at once).
 	dryFor = time.Second
+	// storeRetry is how long lease requests fail at once after one failed:
+	// connections arriving meanwhile hear "unavailable" without waiting
+	// for the store, and recovery is noticed soon after.
+	storeRetry = 250 * time.Millisecond
 	// idleRelease is how long an account without connections keeps its
 	// lease before the flusher gives it back.
 	idleRelease = 5 * time.Second
@@ -73,11 +77,16 @@ type usageKey struct {
 // settled rest waits in unflushed (bytes of the current hour) and
 // account.pending (earlier hours) for the next flush.
 type balance struct {
-	acct      *account
-	product   subgate.Product
-	avail     atomic.Int64
-	reserved  atomic.Int64 // taken by copy steps in flight
-	dryUntil  atomic.Int64 // unix nanoseconds
+	acct     *account
+	product  subgate.Product
+	avail    atomic.Int64
+	reserved atomic.Int64 // taken by copy steps in flight
+	dryUntil atomic.Int64 // unix nanoseconds
+	// downUntil is set when a lease request failed (the store did not
+	// answer, or not in time): until then, requests fail at once rather
+	// than each waiting for the store again. A failure is never taken for
+	// an empty grant: the sub-user may have plenty left.
+	downUntil atomic.Int64 // unix nanoseconds
 	refilling atomic.Bool
 	acquireMu sync.Mutex
 	lastGrant atomic.Int64
@@ -147,6 +156,8 @@ func (b *balance) take(want int64, now time.Time) int64 {
 
 func (b *balance) dry(now time.Time) bool { return now.UnixNano() < b.dryUntil.Load() }
 
+func (b *balance) down(now time.Time) bool { return now.UnixNano() < b.downUntil.Load() }
+
 func (b *balance) expired(now time.Time) bool { return now.UnixNano() >= b.expires.Load() }
 
 // dropExpiredLocked forgets the unreserved bytes of an expired lease: the
@@ -205,12 +216,14 @@ func (b *balance) acquire(ctx context.Context, step int64) (bool, error) {
 	if b.avail.Load() > 0 {
 		return true, nil
 	}
+	if b.down(now) {
+		return false, errStoreDown
+	}
 	if b.dry(now) {
 		return false, nil
 	}
 	grant, err := b.grow(ctx, b.leaseWant(step), now)
 	if err != nil {
-		b.dryUntil.Store(now.Add(100 * time.Millisecond).UnixNano())
 		return false, err
 	}
 	if grant == 0 {
@@ -228,22 +241,26 @@ func (b *balance) grow(ctx context.Context, want int64, now time.Time) (int64, e
 		Node: g.cfg.Node, SubUserID: b.acct.id, Product: b.product, Want: want,
 		TTL: g.cfg.LeaseTTL, Now: now, Windows: g.cfg.Windows,
 	})
-	switch {
-	case err != nil:
+	if err != nil {
+		// From the failure on, not from the request's start: a request
+		// that hung for its whole deadline must not be retried at once.
+		b.downUntil.Store(g.now().Add(storeRetry).UnixNano())
 		g.metrics.leases.WithLabelValues("error").Inc()
 		g.log.Warn("lease request failed", "subuser_id", b.acct.id, "product", b.product, "err", err)
 		return 0, err
-	case grant == 0:
-		g.metrics.leases.WithLabelValues("empty").Inc()
-	default:
-		g.metrics.leases.WithLabelValues("granted").Inc()
-		g.metrics.leaseBytes.Add(float64(grant))
-		// The grant renews the whole lease row; the expiry is stored
-		// first so a take that sees the new bytes sees it too.
-		b.expires.Store(now.Add(g.cfg.LeaseTTL).UnixNano())
-		b.avail.Add(grant)
-		b.lastGrant.Store(grant)
 	}
+	b.downUntil.Store(0)
+	if grant == 0 {
+		g.metrics.leases.WithLabelValues("empty").Inc()
+		return 0, nil
+	}
+	g.metrics.leases.WithLabelValues("granted").Inc()
+	g.metrics.leaseBytes.Add(float64(grant))
+	// The grant renews the whole lease row; the expiry is stored first so
+	// a take that sees the new bytes sees it too.
+	b.expires.Store(now.Add(g.cfg.LeaseTTL).UnixNano())
+	b.avail.Add(grant)
+	b.lastGrant.Store(grant)
 	return grant, nil
 }
 
@@ -251,7 +268,8 @@ func (b *balance) grow(ctx context.Context, want int64, now time.Time) (int64, e
 // copy step rarely waits on the store.
 func (b *balance) maybeRefill() {
 	low := max(b.lastGrant.Load()/2, minLease/2)
-	if b.avail.Load() >= low || b.dry(b.acct.m.g.now()) || !b.refilling.CompareAndSwap(false, true) {
+	now := b.acct.m.g.now()
+	if b.avail.Load() >= low || b.dry(now) || b.down(now) || !b.refilling.CompareAndSwap(false, true) {
 		return
 	}
 	go func() {
@@ -260,7 +278,7 @@ func (b *balance) maybeRefill() {
 			return
 		}
 		defer b.acquireMu.Unlock()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := contextWithTimeout(b.acct.m.g.cfg.StoreTimeout)
 		defer cancel()
 		now := b.acct.m.g.now()
 		if grant, err := b.grow(ctx, b.leaseWant(0), now); err == nil && grant == 0 {
@@ -285,7 +303,7 @@ func (s *session) reserve(want int64) (*balance, int64, *refusal) {
 		}
 		got, err := s.acquire(want)
 		if err != nil {
-			return nil, 0, refuse(reasonUnavailable, "metering store unavailable")
+			return nil, 0, storeUnavailable()
 		}
 		if got {
 			continue
@@ -313,7 +331,7 @@ const minWorthWaiting = 1024
 // acquire asks the store for more lease on the chain, in order.
 func (s *session) acquire(want int64) (bool, error) {
 	for _, b := range s.chain {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := contextWithTimeout(s.g.cfg.StoreTimeout)
 		got, err := b.acquire(ctx, want)
 		cancel()
 		if err != nil || got {
@@ -402,12 +420,18 @@ func (a *account) exhaustedFor(s *session) *refusal {
 	// store while it is counted. Held bytes are read before pending usage,
 	// the reverse of the order settle moves them in, so no byte is missed
 	// (one may count twice, which only errs towards naming a limit).
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	// A store that fails here says nothing about the budget: the refusal is
+	// "unavailable", neither remembered nor applied to other connections.
+	ctx, cancel := contextWithTimeout(g.cfg.StoreTimeout)
 	defer cancel()
 	f := g.flusher
-	f.mu.Lock()
+	if !lockWithin(ctx, &f.mu) {
+		return storeUnavailable()
+	}
 	if err := f.flushLocked(ctx, false); err != nil {
+		f.mu.Unlock()
 		g.log.Warn("flush before explaining an exhausted budget failed", "err", err)
+		return storeUnavailable()
 	}
 	held := map[subgate.Product]int64{}
 	a.mu.Lock()
@@ -423,14 +447,16 @@ func (a *account) exhaustedFor(s *session) *refusal {
 	}
 	fresh, err := g.cfg.Store.SubUser(ctx, 0, strconv.FormatInt(a.id, 10))
 	f.mu.Unlock()
+	if err != nil {
+		g.log.Warn("reading a sub-user to explain an exhausted budget failed", "subuser_id", a.id, "err", err)
+		return storeUnavailable()
+	}
 
 	r := refuse(subgate.ReasonTrafficExhausted, "no traffic left for product %s", s.product)
-	if err == nil {
-		fresh.Usage = fresh.Usage.At(g.cfg.Windows, now)
-		addPending(fresh, pending)
-		if dr := fresh.Check(s.product, now, fresh.Usage); dr != nil {
-			r = fromDomain(dr)
-		}
+	fresh.Usage = fresh.Usage.At(g.cfg.Windows, now)
+	addPending(fresh, pending)
+	if dr := fresh.Check(s.product, now, fresh.Usage); dr != nil {
+		r = fromDomain(dr)
 	}
 	a.mu.Lock()
 	a.exhausted, a.exhaustedUntil = r, now.Add(dryFor)

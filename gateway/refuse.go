@@ -40,6 +40,15 @@ func refuse(code, format string, args ...any) *refusal {
 	return &refusal{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
+// errStoreDown fails a lease request at once after the store failed one.
+var errStoreDown = errors.New("the store failed a moment ago")
+
+// storeUnavailable refuses a connection the store must decide on while it
+// does not answer: never an exhausted budget, which it may not be.
+func storeUnavailable() *refusal {
+	return refuse(reasonUnavailable, "the metering store is unavailable; try again shortly")
+}
+
 func fromDomain(r *subgate.Refusal) *refusal { return &refusal{Code: r.Code, Message: r.Message} }
 
 // httpStatus maps a reason onto an HTTP status.
@@ -104,6 +113,10 @@ func writeHTTPRefusal(w io.Writer, r *refusal) error {
 	fmt.Fprintf(&b, "HTTP/1.1 %d %s\r\n", status, http.StatusText(status))
 	if status == http.StatusProxyAuthRequired {
 		b.WriteString("Proxy-Authenticate: Basic realm=\"subgate\"\r\n")
+	}
+	if status == http.StatusServiceUnavailable {
+		// The store or the node is away for a moment, not for good.
+		b.WriteString("Retry-After: 1\r\n")
 	}
 	fmt.Fprintf(&b, "X-Subgate-Error: %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
 		r.Code, len(body), body)

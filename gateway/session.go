@@ -35,7 +35,8 @@ type session struct {
 }
 
 // cut ends the session at once for reason: closing both sockets unblocks any
-// copy step, including a splice.
+// copy step, including a splice. The client's socket closes with a reset,
+// so the client can tell a cut from the target ending normally (a FIN).
 func (s *session) cut(reason string) {
 	s.mu.Lock()
 	if s.reason != "" || s.ended {
@@ -46,6 +47,7 @@ func (s *session) cut(reason string) {
 	up := s.upstream
 	s.mu.Unlock()
 	s.g.metrics.cuts.WithLabelValues(reason).Inc()
+	resetOnClose(s.client)
 	s.client.Close()
 	if up != nil {
 		up.Close()
@@ -121,4 +123,12 @@ func (s *session) dial(address string) (net.Conn, *refusal) {
 		return nil, refuse(s.cutReason(), "connection was cut")
 	}
 	return c, nil
+}
+
+// resetOnClose makes the next Close of a TCP connection send a reset
+// instead of a FIN (SO_LINGER 0), dropping whatever it has not sent.
+func resetOnClose(c net.Conn) {
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetLinger(0)
+	}
 }

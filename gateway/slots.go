@@ -87,9 +87,15 @@ func nodesFull(limit int64) *refusal {
 // claimSlot takes a free slot of the hold, or one more from the store.
 func (a *account) claimSlot(limit int64) *refusal {
 	queued := time.Now()
-	a.slotMu.Lock()
-	defer a.slotMu.Unlock()
 	g := a.m.g
+	// One deadline for the wait and the request: a slot sync stuck on the
+	// store holds slotMu for its own, longer one.
+	ctx, cancel := contextWithTimeout(g.cfg.StoreTimeout)
+	defer cancel()
+	if !lockWithin(ctx, &a.slotMu) {
+		return slotsUnavailable()
+	}
+	defer a.slotMu.Unlock()
 	now := g.now()
 	a.mu.Lock()
 	if a.freeSlotLocked(now) {
@@ -108,8 +114,6 @@ func (a *account) claimSlot(limit int64) *refusal {
 		a.slots = 0 // expired in the store too, which drops it
 	}
 	a.mu.Unlock()
-	ctx, cancel := contextWithTimeout(g.cfg.DialTimeout)
-	defer cancel()
 	n, err := g.cfg.Store.AcquireSlots(ctx, subgate.SlotRequest{
 		Node: g.cfg.Node, SubUserID: a.id, Want: 1, Cap: limit, TTL: g.cfg.LeaseTTL, Now: now,
 	})

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -76,7 +77,7 @@ func readSocksUserPass(r io.Reader) (user, pass string, err error) {
 }
 
 // readSocksRequest reads a request and returns its host:port; only CONNECT
-// is served.
+// is served. A malformed request is a *socksError, a bad target a *refusal.
 func readSocksRequest(r io.Reader) (string, error) {
 	var h [4]byte
 	if _, err := io.ReadFull(r, h[:]); err != nil {
@@ -121,7 +122,13 @@ func readSocksRequest(r io.Reader) (string, error) {
 	if h[1] != socksCmdConnect {
 		return "", &socksError{socksCmdNotSupported, "command " + strconv.Itoa(int(h[1]))}
 	}
-	return net.JoinHostPort(host, strconv.Itoa(int(binary.BigEndian.Uint16(pb[:])))), nil
+	port := binary.BigEndian.Uint16(pb[:])
+	if port == 0 {
+		// Nothing listens on port 0: a malformed request, refused like
+		// any other the gateway will not serve.
+		return "", refuse(reasonBadRequest, "port 0")
+	}
+	return net.JoinHostPort(host, strconv.Itoa(int(port))), nil
 }
 
 // validDomain accepts host names of letters, digits, '-', '_' and '.'.
@@ -155,20 +162,27 @@ func socksReplyBytes(code byte, bound net.Addr) []byte {
 // then a metered tunnel. Every refusal gets the reply code that fits, and a
 // log line with the reason.
 func (g *Gateway) serveSOCKS(c net.Conn, br *bufio.Reader, ip netip.Addr) bool {
-	p, user, ok := g.socksAuthenticate(c, br, ip)
+	pulled := &countingReader{r: io.MultiReader(bytes.NewReader(takeBuffered(br)), c)}
+	br.Reset(pulled)
+	answered := &countingWriter{Conn: c}
+	p, user, ok := g.socksAuthenticate(answered, br, ip)
 	if !ok {
 		return false
 	}
 	addr, err := readSocksRequest(br)
 	if err != nil {
 		var se *socksError
-		if errors.As(err, &se) {
+		var r *refusal
+		switch {
+		case errors.As(err, &se):
 			c.Write(socksReplyBytes(se.reply, nil))
 			g.logRefusal("socks5", ip, user, refuse(reasonUnsupported, "%s", se.msg))
+		case errors.As(err, &r):
+			g.socksRefuse(c, ip, user, r)
 		}
 		return false
 	}
-	if p.refusal != nil { // credentials right, parameters wrong
+	if p.refusal != nil { // parameters wrong, or credentials not checked
 		g.socksRefuse(c, ip, user, p.refusal)
 		return false
 	}
@@ -178,13 +192,18 @@ func (g *Gateway) serveSOCKS(c net.Conn, br *bufio.Reader, ip netip.Addr) bool {
 		return false
 	}
 	up, r := s.dial(addr)
+	var reply []byte
+	if r == nil {
+		reply = socksReplyBytes(socksSucceeded, up.LocalAddr())
+		r = s.chargeHandshake(pulled.n-int64(br.Buffered()), answered.n+int64(len(reply)))
+	}
 	if r != nil {
 		g.socksRefuse(c, ip, user, r)
 		s.end(r.Code)
 		return false
 	}
 	c.SetReadDeadline(time.Time{})
-	if _, err := c.Write(socksReplyBytes(socksSucceeded, up.LocalAddr())); err != nil {
+	if _, err := c.Write(reply); err != nil {
 		s.end("client_gone")
 		return false
 	}
@@ -227,7 +246,9 @@ func (g *Gateway) socksAuthenticate(c net.Conn, br *bufio.Reader, ip netip.Addr)
 			return socksPrincipal{}, "", false
 		}
 		p, r := g.authenticate(user, pass, true, ip)
-		if r != nil && r.Code != subgate.ReasonBadParameter {
+		// Wrong parameters, or credentials the store could not check now,
+		// are answered in the reply to the request, which can say so.
+		if r != nil && r.Code != subgate.ReasonBadParameter && r.Code != reasonUnavailable {
 			c.Write([]byte{socksAuthVersion, 0x01})
 			g.logRefusal("socks5", ip, user, r)
 			return socksPrincipal{}, user, false

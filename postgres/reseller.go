@@ -173,6 +173,8 @@ func (s *Store) CreditPool(ctx context.Context, c subgate.PoolCredit) (*subgate.
 		kind, amount := subgate.LedgerCredit, c.Bytes
 		if c.Bytes < 0 {
 			kind, amount = subgate.LedgerDebit, -c.Bytes
+		} else if err := checkHeld(ctx, tx, c.ResellerID, c.Product, amount); err != nil {
+			return err
 		}
 		return runSteps(ctx, tx, movePool(c.ResellerID, c.Product, c.Bytes),
 			addLedger(subgate.LedgerEntry{ResellerID: c.ResellerID, Product: c.Product, Kind: kind,
@@ -182,6 +184,23 @@ func (s *Store) CreditPool(ctx context.Context, c subgate.PoolCredit) (*subgate.
 		return nil, err
 	}
 	return s.Reseller(ctx, c.ResellerID)
+}
+
+// checkHeld refuses a credit that would make the reseller hold more than
+// subgate.MaxBytes of a product (see subgate.CheckHeld). The pool row is
+// locked first and the sub-users' bytes summed by a later statement, which
+// under read committed sees every give or return that held the lock before.
+func checkHeld(ctx context.Context, tx pgx.Tx, resellerID int64, p subgate.Product, credit int64) error {
+	var pool, subUsers int64
+	err := runSteps(ctx, tx,
+		step{sql: `SELECT bytes FROM pools WHERE reseller_id = $1 AND product = $2 FOR UPDATE`,
+			args: []any{resellerID, string(p)}, scan: []any{&pool}},
+		step{sql: `SELECT coalesce(sum(b.available + b.used), 0)::bigint FROM balances b JOIN subusers s ON s.id = b.subuser_id
+			WHERE s.reseller_id = $1 AND b.product = $2`, args: []any{resellerID, string(p)}, scan: []any{&subUsers}})
+	if err != nil {
+		return err
+	}
+	return subgate.CheckHeld(p, pool+subUsers, credit)
 }
 
 // movePool adds delta to a pool with a conditional update; a negative delta

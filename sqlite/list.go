@@ -228,20 +228,8 @@ func (s *Store) addRareStatus(ctx context.Context, q *listQuery, f subgate.SubUs
 	if f.Scope != 0 {
 		query, args = query+` AND s.reseller_id = ?`, append(args, int64(f.Scope))
 	}
-	rows, err := s.read.QueryContext(ctx, query+` LIMIT ?`, append(args, s.rareMatches+1)...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return err
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Err(); err != nil || len(ids) > s.rareMatches {
+	ids, err := s.queryIDs(ctx, query+` LIMIT ?`, append(args, s.rareMatches+1)...)
+	if err != nil || len(ids) > s.rareMatches {
 		return err
 	}
 	q.addIDs(ids)
@@ -376,8 +364,13 @@ func ftsPhrase(term string) string { return `"` + strings.ReplaceAll(term, `"`, 
 // trigramIDs returns up to limit ids of the term's index hits, in id order
 // ("ASC" or "DESC").
 func (s *Store) trigramIDs(ctx context.Context, term string, limit int, order string) ([]int64, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT rowid FROM subusers_fts WHERE subusers_fts MATCH ? ORDER BY rowid `+order+` LIMIT ?`,
+	return s.queryIDs(ctx, `SELECT rowid FROM subusers_fts WHERE subusers_fts MATCH ? ORDER BY rowid `+order+` LIMIT ?`,
 		ftsPhrase(term), limit)
+}
+
+// queryIDs returns the ids a query of one column selects.
+func (s *Store) queryIDs(ctx context.Context, query string, args ...any) ([]int64, error) {
+	rows, err := s.read.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -180,10 +180,30 @@ func (s *Store) creditPool(ctx context.Context, tx *wtx, c subgate.PoolCredit) e
 		if err := takeFromPool(ctx, tx, c.ResellerID, c.Product, amount); err != nil {
 			return err
 		}
-	} else if err := addToPool(ctx, tx, c.ResellerID, c.Product, amount); err != nil {
-		return err
+	} else {
+		held, err := heldBytes(ctx, tx, c.ResellerID, c.Product)
+		if err != nil {
+			return err
+		}
+		if err := subgate.CheckHeld(c.Product, held, amount); err != nil {
+			return err
+		}
+		if err := addToPool(ctx, tx, c.ResellerID, c.Product, amount); err != nil {
+			return err
+		}
 	}
 	return s.addLedger(ctx, tx, ledgerRow{resellerID: c.ResellerID, product: c.Product, kind: kind, bytes: amount, key: c.IdempotencyKey})
+}
+
+// heldBytes is what a reseller holds of a product (see subgate.CheckHeld):
+// its pool plus every sub-user's available and used bytes, deleted ones too.
+func heldBytes(ctx context.Context, tx *wtx, resellerID int64, p subgate.Product) (int64, error) {
+	var held int64
+	err := tx.QueryRowContext(ctx, `SELECT
+		coalesce((SELECT bytes FROM pools WHERE reseller_id = ?1 AND product = ?2), 0) +
+		coalesce((SELECT sum(b.available + b.used) FROM balances b JOIN subusers s ON s.id = b.subuser_id
+			WHERE s.reseller_id = ?1 AND b.product = ?2), 0)`, resellerID, string(p)).Scan(&held)
+	return held, err
 }
 
 func addToPool(ctx context.Context, tx *wtx, resellerID int64, p subgate.Product, b int64) error {

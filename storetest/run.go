@@ -24,6 +24,7 @@ func Run(t *testing.T, open func(t *testing.T) subgate.Store) {
 		{"Resellers", resellerTests},
 		{"Tokens", tokenTests},
 		{"Pools", poolTests},
+		{"AmountLimits", amountLimitTests},
 		{"SubUsers", subUserTests},
 		{"Updates", updateTests},
 		{"Transfers", transferTests},

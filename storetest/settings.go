@@ -9,6 +9,11 @@ import (
 )
 
 var settingsTests = []test{
+	{"ReadyOnceMigrated", func(t *testing.T, e *env) {
+		if err := e.s.Ready(e.ctx); err != nil {
+			t.Fatalf("Ready on a freshly opened store: %v", err)
+		}
+	}},
 	{"GetSetAndIfAbsent", func(t *testing.T, e *env) {
 		v, err := e.s.Setting(e.ctx, "k")
 		if err != nil || v != "" {

@@ -10,10 +10,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/oasdiff/yaml"
 
 	"github.com/subgate/subgate"
+	"github.com/subgate/subgate/api"
 )
 
 // config is what serve needs. Precedence: flags > environment > config file
@@ -26,6 +28,7 @@ type config struct {
 	SecretKeyFile string `json:"secret_key_file"` // key file (default next to the SQLite file)
 	Timezone      string `json:"timezone"`        // IANA zone of the daily/monthly windows
 	LogLevel      string `json:"log_level"`       // debug, info, warn, error
+	StoreTimeout  string `json:"store_timeout"`   // deadline of an API request, its store calls included
 
 	ProxyAddr     string `json:"proxy_addr"`      // gateway port sniffing HTTP and SOCKS5; "" disables
 	HTTPProxyAddr string `json:"http_proxy_addr"` // optional HTTP-only proxy port
@@ -49,6 +52,7 @@ type config struct {
 func defaultConfig() config {
 	return config{
 		DB: "./subgate.db", APIAddr: "127.0.0.1:8080", Timezone: "UTC", LogLevel: "info",
+		StoreTimeout: api.DefaultStoreTimeout.String(),
 		ProxyAddr:    ":3128",
 		NetNutPrefix: "/netnut", IPRoyalPrefix: "/iproyal", NinePrefix: "/9proxy",
 	}
@@ -69,6 +73,7 @@ func bindConfigFlags(fs *flag.FlagSet) *configFlags {
 	fs.StringVar(&cf.c.SecretKeyFile, "secret-key-file", "", "file holding the password sealing key (env SUBGATE_SECRET_KEY_FILE, default next to the SQLite file)")
 	fs.StringVar(&cf.c.Timezone, "timezone", "", "time zone of daily/monthly limit windows (env SUBGATE_TIMEZONE, default UTC)")
 	fs.StringVar(&cf.c.LogLevel, "log-level", "", "debug, info, warn or error (env SUBGATE_LOG_LEVEL, default info)")
+	fs.StringVar(&cf.c.StoreTimeout, "store-timeout", "", "deadline of an API, dialect or dashboard request, its database work included; past it the answer is 503 with Retry-After (env SUBGATE_STORE_TIMEOUT, default 5s)")
 	fs.StringVar(&cf.c.ProxyAddr, "proxy-addr", "", `proxy port for HTTP, CONNECT and SOCKS5 (env SUBGATE_PROXY_ADDR, default :3128, "" disables)`)
 	fs.StringVar(&cf.c.HTTPProxyAddr, "http-proxy-addr", "", "extra HTTP-only proxy port (env SUBGATE_HTTP_PROXY_ADDR)")
 	fs.StringVar(&cf.c.SOCKSAddr, "socks-addr", "", "extra SOCKS5-only proxy port (env SUBGATE_SOCKS_ADDR)")
@@ -93,6 +98,7 @@ var envNames = []struct {
 	{"SUBGATE_SECRET_KEY_FILE", func(c *config) *string { return &c.SecretKeyFile }},
 	{"SUBGATE_TIMEZONE", func(c *config) *string { return &c.Timezone }},
 	{"SUBGATE_LOG_LEVEL", func(c *config) *string { return &c.LogLevel }},
+	{"SUBGATE_STORE_TIMEOUT", func(c *config) *string { return &c.StoreTimeout }},
 	{"SUBGATE_PROXY_ADDR", func(c *config) *string { return &c.ProxyAddr }},
 	{"SUBGATE_HTTP_PROXY_ADDR", func(c *config) *string { return &c.HTTPProxyAddr }},
 	{"SUBGATE_SOCKS_ADDR", func(c *config) *string { return &c.SOCKSAddr }},
@@ -143,6 +149,7 @@ func (a *app) loadConfig(cf *configFlags) (config, error) {
 		{"db", &c.DB, cf.c.DB}, {"api-addr", &c.APIAddr, cf.c.APIAddr},
 		{"secret-key-file", &c.SecretKeyFile, cf.c.SecretKeyFile},
 		{"timezone", &c.Timezone, cf.c.Timezone}, {"log-level", &c.LogLevel, cf.c.LogLevel},
+		{"store-timeout", &c.StoreTimeout, cf.c.StoreTimeout},
 		{"proxy-addr", &c.ProxyAddr, cf.c.ProxyAddr}, {"http-proxy-addr", &c.HTTPProxyAddr, cf.c.HTTPProxyAddr},
 		{"socks-addr", &c.SOCKSAddr, cf.c.SOCKSAddr}, {"metrics-addr", &c.MetricsAddr, cf.c.MetricsAddr},
 		{"routes", &c.Routes, cf.c.Routes}, {"node", &c.Node, cf.c.Node},
@@ -196,6 +203,15 @@ func (n *count) Set(s string) error {
 func (n *count) String() string { return strconv.Itoa(int(*n)) }
 
 func (n *count) UnmarshalJSON(b []byte) error { return n.Set(strings.Trim(string(b), `"`)) }
+
+// storeTimeout is the parsed store_timeout setting.
+func (c config) storeTimeout() (time.Duration, error) {
+	d, err := time.ParseDuration(c.StoreTimeout)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("store timeout %q: want a positive duration such as 5s", c.StoreTimeout)
+	}
+	return d, nil
+}
 
 // publicGateway is the gateway's public address: the public_proxy setting,
 // with what it leaves out taken from the proxy listen addresses.

@@ -101,6 +101,8 @@ func TestServeRejectsBadSettings(t *testing.T) {
 		{map[string]string{"SUBGATE_DB": "postgres://127.0.0.1:5432/test"}, nil, "SUBGATE_SECRET_KEY"},
 		{map[string]string{"SUBGATE_SECRET_KEY": "not-a-key"}, nil, "key"},
 		{nil, []string{"--log-level", "loud"}, "log level"},
+		{nil, []string{"--store-timeout", "soon"}, "store timeout"},
+		{map[string]string{"SUBGATE_STORE_TIMEOUT": "-1s"}, nil, "store timeout"},
 		{nil, []string{"extra"}, "want no arguments"},
 	} {
 		env := map[string]string{"SUBGATE_DB": filepath.Join(dir, "x.db")}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -48,6 +49,13 @@ type server struct {
 // then shuts down cleanly.
 func startServe(t *testing.T, env map[string]string, args ...string) *server {
 	t.Helper()
+	if _, ok := env["SUBGATE_STORE_TIMEOUT"]; !ok {
+		// The deadline covers a request's whole work, and the race detector
+		// on a loaded machine makes hashing one password take seconds: only
+		// the outage tests want the production deadline.
+		env = maps.Clone(env)
+		env["SUBGATE_STORE_TIMEOUT"] = "1m"
+	}
 	s := &server{stdout: &syncBuffer{}, stderr: &syncBuffer{}}
 	addrs := make(chan net.Addr, 1)
 	a := &app{stdout: s.stdout, stderr: s.stderr, getenv: mapEnv(env), onListen: func(addr net.Addr) { addrs <- addr }}

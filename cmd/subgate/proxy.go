@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -115,7 +116,7 @@ func routeConfig(path string) (route.Config, subgate.RouteSource, error) {
 // dialectComponents mounts the provider dialects under their prefixes on
 // the API server and returns listeners for those given a port of their own,
 // where the provider's paths match exactly.
-func dialectComponents(cfg config, srv *api.Server, svc *subgate.Service, logger *slog.Logger) []component {
+func dialectComponents(cfg config, srv *api.Server, svc *subgate.Service, storeTimeout time.Duration, logger *slog.Logger) []component {
 	var cs []component
 	for _, d := range []struct {
 		name, prefix, addr string
@@ -129,7 +130,7 @@ func dialectComponents(cfg config, srv *api.Server, svc *subgate.Service, logger
 			srv.Mount(d.prefix, d.handler)
 		}
 		if d.addr != "" {
-			cs = append(cs, &httpComponent{name: d.name, addr: d.addr, handler: d.handler, logger: logger})
+			cs = append(cs, &httpComponent{name: d.name, addr: d.addr, handler: api.StoreDeadline(d.handler, storeTimeout), logger: logger})
 		}
 	}
 	return cs

@@ -28,7 +28,13 @@ file (JSON or YAML with the keys db, api_addr, admin_token, secret_key,
 secret_key_file, timezone, log_level, proxy_addr, http_proxy_addr,
 socks_addr, metrics_addr, routes, node, cred_cache_size, public_proxy,
 netnut_prefix, iproyal_prefix, 9proxy_prefix, netnut_addr, iproyal_addr,
-9proxy_addr, dashboard), then defaults.
+9proxy_addr, dashboard, store_timeout), then defaults.
+
+Every API, dialect and dashboard request, its database work included, is
+bounded by --store-timeout (default 5s): past it the answer is 503 with
+Retry-After.
+GET /healthz (alive) and GET /readyz (database reachable and migrated)
+serve load balancers on the API port.
 
 On a fresh database without SUBGATE_ADMIN_TOKEN an admin token is generated
 and printed once. Stop with Ctrl-C or SIGTERM; requests in flight finish.`
@@ -46,6 +52,10 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	}
 	defer closeStore()
 
+	storeTimeout, err := cfg.storeTimeout()
+	if err != nil {
+		return err
+	}
 	registry := newRegistry()
 	px, err := newProxy(ctx, cfg, svc, registry, logger)
 	if err != nil {
@@ -55,11 +65,12 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	if px != nil {
 		apiServer.SetRoutes(px.routes)
 	}
-	components := dialectComponents(cfg, apiServer, svc, logger)
+	components := dialectComponents(cfg, apiServer, svc, storeTimeout, logger)
 	apiHandler, err := withDashboard(cfg, apiServer, svc, logger)
 	if err != nil {
 		return err
 	}
+	apiHandler = api.StoreDeadline(apiHandler, storeTimeout)
 	if cfg.MetricsAddr == "" {
 		apiHandler = withMetrics(apiHandler, registry)
 	}
@@ -102,6 +113,9 @@ func (a *app) openService(ctx context.Context, cfg config, logger *slog.Logger) 
 	}
 	public, err := cfg.publicGateway()
 	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := cfg.storeTimeout(); err != nil { // before the store opens, as every setting
 		return nil, nil, err
 	}
 	keyFile, err := keyFileFor(cfg)

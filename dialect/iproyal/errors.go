@@ -51,6 +51,9 @@ func (h *handler) failWith(w http.ResponseWriter, r *http.Request, err error, fa
 		fail(w, http.StatusForbidden, message, "")
 	case subgate.ENOTFOUND:
 		fail(w, http.StatusNotFound, message, "")
+	case subgate.EUNAVAILABLE:
+		h.log.Warn("iproyal request failed: store unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		fail(w, http.StatusServiceUnavailable, message, "")
 	default:
 		h.log.Error("iproyal request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		fail(w, http.StatusInternalServerError, "Server Error", "")

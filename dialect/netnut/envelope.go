@@ -34,6 +34,7 @@ var domainFields = map[string]string{
 	"dashboard_password": "customer_dashboard_pwd",
 	"product":            "product_type",
 	"bytes":              "allocate",
+	"private_pool":       "snkrs_private_pool",
 }
 
 // statusOf maps a domain error code onto NetNut's status codes: NetNut
@@ -49,6 +50,8 @@ func statusOf(code string) int {
 		return http.StatusNotFound
 	case subgate.EINTERNAL:
 		return http.StatusInternalServerError
+	case subgate.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusBadRequest
 }
@@ -56,8 +59,11 @@ func statusOf(code string) int {
 // failWith answers a domain error; extra renames fields specific to the endpoint.
 func (h *handler) failWith(w http.ResponseWriter, r *http.Request, err error, extra map[string]string) {
 	code := subgate.ErrorCode(err)
-	if code == subgate.EINTERNAL {
+	switch code {
+	case subgate.EINTERNAL:
 		h.log.Error("netnut request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	case subgate.EUNAVAILABLE:
+		h.log.Warn("netnut request failed: store unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	names := domainFields
 	if extra != nil {

@@ -80,6 +80,8 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"create with short dashboard password", "POST", "/customer/sub-user/", `{"customer_dashboard_email":"a@b.co","customer_name":"A","customer_dashboard_pwd":"short","customer_login_name":"abc","customer_login_pwd":"pass1234"}`, 400, "customer_dashboard_pwd"},
 		{"create with taken login name", "POST", "/customer/sub-user/", createExample, 400, ""},
 		{"create with pool as text", "POST", "/customer/sub-user/", `{"customer_dashboard_email":"a@b.co","customer_name":"A","customer_dashboard_pwd":"longenough","customer_login_name":"abc","customer_login_pwd":"pass1234","snkrs_private_pool":"x"}`, 400, "snkrs_private_pool"},
+		{"create with a negative pool", "POST", "/customer/sub-user/", `{"customer_dashboard_email":"a@b.co","customer_name":"A","customer_dashboard_pwd":"longenough","customer_login_name":"abc","customer_login_pwd":"pass1234","snkrs_private_pool":-1}`, 400, "snkrs_private_pool"},
+		{"create with a huge pool", "POST", "/customer/sub-user/", `{"customer_dashboard_email":"a@b.co","customer_name":"A","customer_dashboard_pwd":"longenough","customer_login_name":"abc","customer_login_pwd":"pass1234","snkrs_private_pool":1e308}`, 400, "snkrs_private_pool"},
 		{"malformed JSON", "POST", "/customer/sub-user/", `{"customer_name":`, 400, "body"},
 		{"allocate as text", "POST", "/customer/sub-user/" + id + "/allocate", `{"allocate":"ten","product_type":"res"}`, 400, "allocate"},
 		{"allocate missing", "POST", "/customer/sub-user/" + id + "/allocate", `{"product_type":"res"}`, 400, "allocate"},

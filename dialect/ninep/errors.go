@@ -58,6 +58,9 @@ func (h *handler) failWith(w http.ResponseWriter, r *http.Request, err error) {
 		fail(w, http.StatusForbidden, message, "")
 	case subgate.ENOTFOUND:
 		fail(w, http.StatusNotFound, message, "")
+	case subgate.EUNAVAILABLE:
+		h.log.Warn("9proxy request failed: store unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		fail(w, http.StatusServiceUnavailable, message, "")
 	default:
 		h.log.Error("9proxy request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		fail(w, http.StatusInternalServerError, "internal error", "")

@@ -25,6 +25,8 @@ func Of(code string) int {
 		return http.StatusConflict
 	case subgate.EINSUFFICIENT:
 		return http.StatusUnprocessableEntity
+	case subgate.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }

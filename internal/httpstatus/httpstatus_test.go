@@ -16,6 +16,7 @@ func TestOf(t *testing.T) {
 		subgate.ENOTFOUND:     http.StatusNotFound,
 		subgate.ECONFLICT:     http.StatusConflict,
 		subgate.EINSUFFICIENT: http.StatusUnprocessableEntity,
+		subgate.EUNAVAILABLE:  http.StatusServiceUnavailable,
 		subgate.EINTERNAL:     http.StatusInternalServerError,
 		"no_such_code":        http.StatusInternalServerError,
 	} {

@@ -46,3 +46,19 @@ func Migrations(fsys fs.FS, dir string) ([]Migration, error) {
 	sort.Slice(ms, func(i, j int) bool { return ms[i].Version < ms[j].Version })
 	return ms, nil
 }
+
+// CheckApplied names the first of ms missing from applied, the versions a
+// database records: a store whose schema lags behind this build is not
+// ready to serve.
+func CheckApplied(ms []Migration, applied []int) error {
+	have := make(map[int]bool, len(applied))
+	for _, v := range applied {
+		have[v] = true
+	}
+	for _, m := range ms {
+		if !have[m.Version] {
+			return fmt.Errorf("migration %03d_%s is not applied", m.Version, m.Name)
+		}
+	}
+	return nil
+}

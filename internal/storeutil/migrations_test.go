@@ -46,3 +46,14 @@ func TestMigrationsRefuseBadNames(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckAppliedNamesTheFirstMissing(t *testing.T) {
+	ms := []storeutil.Migration{{Version: 1, Name: "init"}, {Version: 2, Name: "more"}}
+	if err := storeutil.CheckApplied(ms, []int{1, 2, 100}); err != nil {
+		t.Fatalf("all applied: %v", err)
+	}
+	err := storeutil.CheckApplied(ms, []int{1})
+	if err == nil || !strings.Contains(err.Error(), "002_more") {
+		t.Fatalf("one missing: %v, want it named", err)
+	}
+}
