@@ -55,9 +55,10 @@ type Store interface {
 	Usage(ctx context.Context, q UsageQuery) ([]UsagePoint, error)
 
 	// SubUsersChanged returns sub-users (deleted ones too) whose Seq is above
-	// after, in Seq order, at most limit. Every committed change gets a higher
-	// Seq than all changes committed before it, so a reader that remembers
-	// the highest Seq it saw never misses one.
+	// after, in Seq order, at most limit. Every committed change gets a new
+	// Seq, and a change is returned only once no change with a lower Seq can
+	// still commit, so a reader that remembers the highest Seq it saw never
+	// misses one.
 	SubUsersChanged(ctx context.Context, after int64, limit int) ([]*SubUser, error)
 	// SubUsersSeq returns a Seq to follow SubUsersChanged from without
 	// reading what came before: no change at or below it can still commit.

@@ -37,6 +37,12 @@ func (g *Gateway) serveConnect(c net.Conn, br *bufio.Reader, req *http.Request, 
 		s.end(r.Code)
 		return false
 	}
+	if r := s.answer(); r != nil {
+		g.logRefusal("connect", ip, user, r)
+		writeHTTPRefusal(c, r)
+		s.end(r.Code)
+		return false
+	}
 	c.SetReadDeadline(time.Time{})
 	if _, err := io.WriteString(c, connectEstablished); err != nil {
 		s.end("client_gone")

@@ -223,6 +223,9 @@ func (f *forwarder) forward(br *bufio.Reader, req *http.Request) bool {
 	upstreamClose := resp.Close
 	removeHopHeaders(resp.Header)
 	resp.Close = closeAfter || upstreamClose
+	if r := s.answer(); r != nil {
+		return f.refuse(user, r)
+	}
 	bw := bufio.NewWriterSize(&meteredWriter{s: s, w: f.client, up: false}, 32<<10)
 	if err := resp.Write(bw); err != nil {
 		return false
@@ -277,13 +280,18 @@ func (f *forwarder) refuse(user string, r *refusal) bool {
 func (f *forwarder) upstreamFailed(user string, err error) bool {
 	var r *refusal
 	if errors.As(err, &r) {
-		if f.s.cutReason() == "" { // a dial refusal: the client hears why
+		// A dial refusal, or a cut before anything was answered: the
+		// client hears why.
+		if f.s.cutReason() == "" || f.s.unanswered() {
 			return f.refuse(user, r)
 		}
 		f.g.logRefusal("http", f.ip, user, r) // metering refused; the session is cut
 		return false
 	}
 	if cut := f.s.cutReason(); cut != "" {
+		if f.s.unanswered() {
+			return f.refuse(user, refuse(cut, "connection was cut"))
+		}
 		return false
 	}
 	return f.refuse(user, refuse(reasonDialFailed, "target connection failed"))

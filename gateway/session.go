@@ -29,6 +29,10 @@ type session struct {
 	upstream net.Conn
 	reason   string // why enforcement cut it; "" while not cut
 	ended    bool
+	// answered: the client was told it is connected. Until then a cut
+	// leaves the client's socket to the admitting code, which answers
+	// with the refusal.
+	answered bool
 
 	up, down atomic.Int64 // metered bytes, client → target and back
 	inflight atomic.Int64 // reserved by copy steps not yet settled
@@ -36,7 +40,10 @@ type session struct {
 
 // cut ends the session at once for reason: closing both sockets unblocks any
 // copy step, including a splice. The client's socket closes with a reset,
-// so the client can tell a cut from the target ending normally (a FIN).
+// so the client can tell a cut from the target ending normally (a FIN). A
+// session not answered yet keeps its client socket: the code admitting it
+// answers with the refusal (see answer) instead of the client seeing the
+// connection close.
 func (s *session) cut(reason string) {
 	s.mu.Lock()
 	if s.reason != "" || s.ended {
@@ -44,14 +51,36 @@ func (s *session) cut(reason string) {
 		return
 	}
 	s.reason = reason
-	up := s.upstream
+	up, answered := s.upstream, s.answered
 	s.mu.Unlock()
 	s.g.metrics.cuts.WithLabelValues(reason).Inc()
-	resetOnClose(s.client)
-	s.client.Close()
+	if answered {
+		resetOnClose(s.client)
+		s.client.Close()
+	}
 	if up != nil {
 		up.Close()
 	}
+}
+
+// answer marks the session answered before the client is told it is
+// connected; a session cut before then is refused instead, with the
+// refusal to send.
+func (s *session) answer() *refusal {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.reason != "" {
+		return refuse(s.reason, "connection was cut")
+	}
+	s.answered = true
+	return nil
+}
+
+// unanswered reports whether the client was never told it is connected.
+func (s *session) unanswered() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.answered
 }
 
 // cutReason is why the session was cut, or "".

@@ -202,6 +202,11 @@ func (g *Gateway) serveSOCKS(c net.Conn, br *bufio.Reader, ip netip.Addr) bool {
 		s.end(r.Code)
 		return false
 	}
+	if r := s.answer(); r != nil {
+		g.socksRefuse(c, ip, user, r)
+		s.end(r.Code)
+		return false
+	}
 	c.SetReadDeadline(time.Time{})
 	if _, err := c.Write(reply); err != nil {
 		s.end("client_gone")

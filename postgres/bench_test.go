@@ -191,7 +191,7 @@ func bulkLoad(b testing.TB, db *testDB, n int, big, small int64) {
 	for _, q := range []string{
 		`SELECT setval('subusers_id_seq', (SELECT max(id) FROM subusers))`,
 		`SELECT setval('subuser_seq', (SELECT max(seq) FROM subusers))`,
-		`UPDATE resellers r SET live_subusers = (SELECT count(*) FROM subusers s WHERE s.reseller_id = r.id)`,
+		`INSERT INTO live_counts (reseller_id, stripe, n) SELECT reseller_id, 0, count(*) FROM subusers GROUP BY reseller_id`,
 		// What autovacuum would do soon after such a load: statistics and a
 		// visibility map for index-only counts.
 		`VACUUM ANALYZE subusers`, `VACUUM ANALYZE balances`, `VACUUM ANALYZE totals`,

@@ -3,15 +3,29 @@ package postgres
 import (
 	"context"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/subgate/subgate"
 )
 
-// SubUsersSeq implements subgate.Store. Seqs are drawn under the change
-// lock held to commit, so every change below the highest committed Seq has
-// committed too, and one in flight draws above it.
+// SubUsersSeq implements subgate.Store: the highest committed Seq, but no
+// higher than the feed's bound (see changesBoundSQL), below which no change
+// in flight can still commit; both read in one snapshot.
 func (s *Store) SubUsersSeq(ctx context.Context) (int64, error) {
 	var seq int64
-	err := s.pool.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM subusers`).Scan(&seq)
+	err := s.inTxWith(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		var bound *int64
+		if err := tx.QueryRow(ctx, changesBoundSQL).Scan(&bound); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM subusers`).Scan(&seq); err != nil {
+			return err
+		}
+		if bound != nil {
+			seq = min(seq, *bound)
+		}
+		return nil
+	})
 	return seq, dbError(err)
 }
 

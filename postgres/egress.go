@@ -11,7 +11,7 @@ import (
 // egressLockClass is the first key of the two-key advisory lock that
 // serialises a sub-user's egress admissions (the second is the sub-user id
 // folded into 31 bits; a collision only makes two sub-users queue). The
-// two-key space is apart from the one-key space of changeLockKey, and the
+// two-key space is apart from the one-key space of the migration lock, and the
 // sub-user row is not locked, so admissions do not wait on flushes.
 const egressLockClass int32 = 0x45677273 // "Egrs"
 

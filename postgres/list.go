@@ -211,7 +211,7 @@ func (s *Store) SubUsers(ctx context.Context, f subgate.SubUserFilter) (*subgate
 // match (see storeutil.Sampler).
 func (s *Store) countSubUsers(ctx context.Context, f subgate.SubUserFilter, scopeArg string, conds []string, args []any) (n int64, estimated bool, err error) {
 	var rows int64
-	err = s.pool.QueryRow(ctx, `SELECT coalesce(sum(live_subusers), 0)::bigint FROM resellers WHERE $1 = 0 OR id = $1`,
+	err = s.pool.QueryRow(ctx, `SELECT coalesce(sum(n), 0)::bigint FROM live_counts WHERE $1 = 0 OR reseller_id = $1`,
 		int64(f.Scope)).Scan(&rows)
 	if err != nil || len(conds) == 0 {
 		return rows, false, err
@@ -269,17 +269,4 @@ func (s *Store) rareStatusIDs(ctx context.Context, f subgate.SubUserFilter) ([]i
 		return nil, err
 	}
 	return append(ids, 0)[:len(ids)], nil // never nil: no ids is a rare status too
-}
-
-// defaultChangesLimit bounds a SubUsersChanged call without a limit.
-const defaultChangesLimit = 1000
-
-// SubUsersChanged returns sub-users, deleted ones too, whose Seq is above
-// after, in Seq order.
-func (s *Store) SubUsersChanged(ctx context.Context, after int64, limit int) ([]*subgate.SubUser, error) {
-	if limit <= 0 {
-		limit = defaultChangesLimit
-	}
-	us, err := s.loadSubUsers(ctx, s.pool, selectSubUsers+` WHERE s.seq > $1 ORDER BY s.seq LIMIT $2`, after, limit)
-	return us, dbError(err)
 }

@@ -5,7 +5,7 @@ import (
 	"embed"
 	"fmt"
 
-	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/subgate/subgate/internal/storeutil"
 )
@@ -17,17 +17,18 @@ var migrationFiles embed.FS
 const migrationLockKey int64 = 0x5375_6267_6d69_6772 // "Subgmigr"
 
 // migrate applies the migrations not applied yet, each in its own
-// transaction, while holding a session advisory lock.
-func migrate(ctx context.Context, pool *pgxpool.Pool) error {
+// transaction, while holding a session advisory lock on a connection of its
+// own (a session, even when the pool goes through a pooler).
+func migrate(ctx context.Context, cfg *pgx.ConnConfig) error {
 	ms, err := storeutil.Migrations(migrationFiles, "migrations")
 	if err != nil {
 		return err
 	}
-	conn, err := pool.Acquire(ctx)
+	conn, err := pgx.ConnectConfig(ctx, cfg.Copy())
 	if err != nil {
 		return err
 	}
-	defer conn.Release()
+	defer conn.Close(context.WithoutCancel(ctx)) //nolint:errcheck
 	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, migrationLockKey); err != nil {
 		return fmt.Errorf("migration lock: %w", err)
 	}

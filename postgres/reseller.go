@@ -147,10 +147,7 @@ func (s *Store) Resellers(ctx context.Context) ([]*subgate.Reseller, error) {
 // CountSubUsers counts a reseller's live sub-users.
 func (s *Store) CountSubUsers(ctx context.Context, resellerID int64) (int64, error) {
 	var n int64
-	err := s.pool.QueryRow(ctx, `SELECT live_subusers FROM resellers WHERE id = $1`, resellerID).Scan(&n)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, nil
-	}
+	err := s.pool.QueryRow(ctx, `SELECT coalesce(sum(n), 0)::bigint FROM live_counts WHERE reseller_id = $1`, resellerID).Scan(&n)
 	return n, dbError(err)
 }
 

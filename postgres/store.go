@@ -1,13 +1,13 @@
 // Package postgres implements subgate.Store on PostgreSQL with pgx. It is the
 // store for several gateway nodes sharing one database: every read-then-write
 // on a sub-user locks its row, pool changes are conditional updates, and
-// sub-user changes are numbered under an advisory lock so commit order equals
-// Seq order (and announced with NOTIFY, see ListenChanges).
+// sub-user changes are numbered so that readers of the change feed never
+// miss one (see seqSteps) and announced with NOTIFY (see ListenChanges).
 //
 // Transactions take locks in one order, so they queue rather than deadlock:
 // sub-user rows (several in ascending id), then an idempotency key, then the
-// reseller's live count, then pools (by product), then the change lock, held
-// to commit. The statements of a write are pipelined: a transfer or a lease
+// reseller's live count stripe, then pools (by product), then the change
+// stripe, held to commit. The statements of a write are pipelined: a transfer or a lease
 // costs a few round trips, and a flush the same handful for one sub-user or
 // thousands.
 package postgres
@@ -29,24 +29,49 @@ import (
 
 // Store is a subgate.Store on a PostgreSQL connection pool.
 type Store struct {
-	pool   *pgxpool.Pool
-	cipher subgate.Cipher
+	pool *pgxpool.Pool
+	// session opens the connections that need a session of their own
+	// (LISTEN), apart from the pool.
+	session *pgx.ConnConfig
+	cipher  subgate.Cipher
 	// now is the clock for timestamps the store sets itself.
 	now func() time.Time
 	// housekeeping runs at most once a period of flush time.
 	housekeeping storeutil.Throttle
+	announcer    *announcer
 }
 
 var _ subgate.Store = (*Store)(nil)
 
-// defaultMaxConns applies when the URL does not say pool_max_conns: metering
-// flushes, lease requests and API writes run at once on a gateway node.
-const defaultMaxConns = 16
+// DefaultPoolSize is the pool size when neither Options.PoolSize nor the
+// URL's pool_max_conns says otherwise: enough for a gateway node's metering
+// flushes, lease requests and API writes, small enough that fifty nodes fit
+// a server's connection limit (see README, "Many nodes on one PostgreSQL").
+const DefaultPoolSize = 6
 
-// Open connects to url, applies pending migrations and returns the store.
-// Proxy passwords are sealed with cipher. Connection parameters such as
-// search_path or pool_max_conns may be given in the URL.
+// Options tune how a store connects. The zero value is the defaults.
+type Options struct {
+	// PoolSize is the most pooled connections the store opens; 0 means the
+	// URL's pool_max_conns, else DefaultPoolSize.
+	PoolSize int
+	// SessionURL is where connections needing a session of their own go
+	// (LISTEN, and the lock migrations hold): the server itself when the
+	// URL names a pooler in transaction mode. Empty means the URL.
+	SessionURL string
+}
+
+// Open connects to url with the default Options; see OpenWith.
 func Open(ctx context.Context, url string, cipher subgate.Cipher) (*Store, error) {
+	return OpenWith(ctx, url, cipher, Options{})
+}
+
+// OpenWith connects to url, applies pending migrations and returns the
+// store. Proxy passwords are sealed with cipher. Connection parameters such
+// as search_path, pool_max_conns or default_query_exec_mode may be given in
+// the URL. The pooled connections keep no session state between
+// transactions, so url may name PgBouncer in transaction mode (with
+// default_query_exec_mode=exec where it does not keep prepared statements).
+func OpenWith(ctx context.Context, url string, cipher subgate.Cipher, o Options) (*Store, error) {
 	if cipher == nil {
 		return nil, errors.New("postgres: a cipher is required")
 	}
@@ -54,8 +79,21 @@ func Open(ctx context.Context, url string, cipher subgate.Cipher) (*Store, error
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	if !strings.Contains(url, "pool_max_conns") {
-		cfg.MaxConns = defaultMaxConns
+	switch {
+	case o.PoolSize > 0:
+		cfg.MaxConns = int32(o.PoolSize)
+	case !strings.Contains(url, "pool_max_conns"):
+		cfg.MaxConns = DefaultPoolSize
+	}
+	cfg.MinConns = min(cfg.MinConns, cfg.MaxConns)
+	session := cfg.ConnConfig
+	if o.SessionURL != "" {
+		if session, err = pgx.ParseConfig(o.SessionURL); err != nil {
+			return nil, fmt.Errorf("postgres: session URL: %w", err)
+		}
+	}
+	if err := migrate(ctx, session); err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -65,19 +103,16 @@ func Open(ctx context.Context, url string, cipher subgate.Cipher) (*Store, error
 		pool.Close()
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	if err := migrate(ctx, pool); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("postgres: %w", err)
-	}
-	return &Store{pool: pool, cipher: cipher, now: time.Now}, nil
+	return &Store{pool: pool, session: session, cipher: cipher, now: time.Now, announcer: startAnnouncer(pool)}, nil
 }
 
 // Pool exposes the connection pool to other PostgreSQL-backed parts of a
-// node (LISTEN/NOTIFY, routing tables) so they share connections.
+// node (routing tables) so they share connections.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
-// Close closes the pool.
+// Close stops announcing changes and closes the pool.
 func (s *Store) Close() error {
+	s.announcer.close()
 	s.pool.Close()
 	return nil
 }
@@ -150,19 +185,37 @@ func uniqueViolation(err error, constraint string) bool {
 	return errors.As(err, &pe) && pe.Code == "23505" && (constraint == "" || pe.ConstraintName == constraint)
 }
 
-// changeLockKey guards drawing from subuser_seq: it is taken last in a
-// transaction and held until commit, so Seq order is commit order.
-const changeLockKey int64 = 0x5375_6267_6368_6e67 // "Subgchng"
+// changeStripes is the number of rows of change_stripes. Changes of
+// sub-users in different stripes never wait for each other to be numbered.
+const changeStripes = 128
 
 // seqSteps give sub-user id a new change number, stored in *seq. The row
 // must already be locked by the transaction, and nothing may be locked after
 // these steps.
+//
+// Seq comes from subuser_seq without a global lock, so changes may commit
+// out of Seq order; SubUsersChanged reads only below every Seq a change in
+// flight can still commit with. To be seen in flight, a change first locks
+// its stripe by updating it: until it ends, the row version other
+// transactions see carries its xid (xmax) and the sequence's value from
+// before it locked, which is below the Seq it draws next. The update is a
+// statement of its own, before the draw, so no Seq is drawn that readers
+// cannot see held.
 func seqSteps(id int64, seq *int64) []step {
 	return []step{
-		{sql: `SELECT pg_advisory_xact_lock($1)`, args: []any{changeLockKey}, scan: []any{new(any)}},
+		{sql: `UPDATE change_stripes SET seq = (SELECT last_value FROM subuser_seq) WHERE stripe = $1`,
+			args: []any{id % changeStripes}, check: oneRow("change stripe")},
 		{sql: `UPDATE subusers SET seq = nextval('subuser_seq') WHERE id = $1 RETURNING seq`, args: []any{id}, scan: []any{seq}},
-		// Delivered at commit, to every node listening (see ListenChanges).
-		{sql: `SELECT pg_notify('` + changeChannel + `', ` + changePayload + `)`, scan: []any{new(any)}},
+	}
+}
+
+// oneRow checks that a statement changed exactly one row.
+func oneRow(what string) func(pgconn.CommandTag) error {
+	return func(tag pgconn.CommandTag) error {
+		if tag.RowsAffected() != 1 {
+			return fmt.Errorf("%s: %d rows changed, want 1", what, tag.RowsAffected())
+		}
+		return nil
 	}
 }
 

@@ -184,7 +184,7 @@ func (s *Store) CreateSubUser(ctx context.Context, u *subgate.SubUser, initial m
 		for _, b := range initial {
 			total += b
 		}
-		steps := []step{countLive(u.ResellerID, 1), {sql: `INSERT INTO totals (subuser_id, reseller_id, available) VALUES ($1, $2, $3)`,
+		steps := []step{countLive(u.ResellerID, u.ID, 1), {sql: `INSERT INTO totals (subuser_id, reseller_id, available) VALUES ($1, $2, $3)`,
 			args: []any{u.ID, u.ResellerID, total}}}
 		if key != "" {
 			steps = append(steps, step{sql: `UPDATE ledger_keys SET subuser_id = $3 WHERE reseller_id = $1 AND key = $2`,
@@ -195,6 +195,9 @@ func (s *Store) CreateSubUser(ctx context.Context, u *subgate.SubUser, initial m
 	})
 	if err != nil {
 		return err
+	}
+	if firstID == 0 {
+		s.announcer.announce(u.Seq)
 	}
 	if firstID != 0 {
 		got, err := s.loadOne(ctx, s.pool, `s.id = $1`, firstID)
@@ -239,9 +242,16 @@ func insertSubUser(ctx context.Context, tx pgx.Tx, u *subgate.SubUser, sealed []
 	return err
 }
 
-// countLive adjusts a reseller's count of live sub-users.
-func countLive(resellerID, delta int64) step {
-	return step{sql: `UPDATE resellers SET live_subusers = live_subusers + $2 WHERE id = $1`, args: []any{resellerID, delta}}
+// liveCountStripes is the number of counter rows a reseller's live
+// sub-users are counted in (by sub-user id).
+const liveCountStripes = 16
+
+// countLive adjusts a reseller's count of live sub-users by one sub-user's
+// create or delete, in that sub-user's counter stripe.
+func countLive(resellerID, subUserID, delta int64) step {
+	return step{sql: `INSERT INTO live_counts (reseller_id, stripe, n) VALUES ($1, $2, $3)
+		ON CONFLICT (reseller_id, stripe) DO UPDATE SET n = live_counts.n + excluded.n`,
+		args: []any{resellerID, subUserID % liveCountStripes, delta}}
 }
 
 func isForeignKeyViolation(err error) bool {
@@ -298,7 +308,11 @@ func (s *Store) UpdateSubUser(ctx context.Context, scope subgate.Scope, id int64
 		out, err = s.loadOne(ctx, tx, `s.id = $1`, id)
 		return err
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	s.announcer.announce(out.Seq)
+	return out, nil
 }
 
 // updateSets turns the set fields of upd into SET clauses and arguments.
@@ -358,7 +372,8 @@ func (s *Store) updateSets(upd subgate.SubUserUpdate) ([]string, []any, error) {
 // bytes to the pool; leased bytes stay until flushed or released.
 func (s *Store) DeleteSubUser(ctx context.Context, scope subgate.Scope, id int64, at time.Time) error {
 	at = dbTime(at)
-	return s.inTx(ctx, func(tx pgx.Tx) error {
+	var seq int64
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		u, err := s.lockSubUser(ctx, tx, scope, id)
 		if err != nil {
 			return err
@@ -367,7 +382,7 @@ func (s *Store) DeleteSubUser(ctx context.Context, scope subgate.Scope, id int64
 		if err != nil {
 			return err
 		}
-		steps := []step{countLive(u.ResellerID, -1)}
+		steps := []step{countLive(u.ResellerID, id, -1)}
 		var returned int64
 		for _, p := range sortedProducts(u.Traffic) {
 			if back := u.Traffic[p].Available - leased[p]; back > 0 {
@@ -378,9 +393,12 @@ func (s *Store) DeleteSubUser(ctx context.Context, scope subgate.Scope, id int64
 		steps = append(steps,
 			step{sql: `UPDATE subusers SET deleted_at = $2, updated_at = $2 WHERE id = $1`, args: []any{id, at}},
 			step{sql: `UPDATE totals SET live = false, available = available - $2 WHERE subuser_id = $1`, args: []any{id, returned}})
-		var seq int64
 		return runSteps(ctx, tx, append(steps, seqSteps(id, &seq)...)...)
 	})
+	if err == nil {
+		s.announcer.announce(seq)
+	}
+	return err
 }
 
 // returnToPool moves bytes from a sub-user's available balance to its pool

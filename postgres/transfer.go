@@ -71,7 +71,11 @@ func (s *Store) Transfer(ctx context.Context, t subgate.Transfer) (*subgate.SubU
 		u.Traffic[t.Product], u.Seq, out = tr, seq, u
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	s.announcer.announce(out.Seq)
+	return out, nil
 }
 
 func give(u *subgate.SubUser, t subgate.Transfer, at time.Time) []step {

@@ -42,7 +42,11 @@ func (s *Store) UpdateSubUserTraffic(ctx context.Context, scope subgate.Scope, i
 		out, err = s.loadOne(ctx, tx, `s.id = $1`, id)
 		return err
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	s.announcer.announce(out.Seq)
+	return out, nil
 }
 
 // updateWithTraffic runs the SET of the field changes, the give or take and

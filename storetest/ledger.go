@@ -112,6 +112,10 @@ var changeTests = []test{
 			}
 		}
 	}},
+	{"NoCreateMissedUnderConcurrentWriters", func(t *testing.T, e *env) {
+		r := e.reseller(nil)
+		CheckNoCreateMissed(t, e.s, r.ID, 8, 25)
+	}},
 	{"NothingMissedUnderConcurrentWrites", func(t *testing.T, e *env) {
 		r := e.reseller(map[subgate.Product]int64{res: 1_000_000})
 		const users, writes = 6, 9

@@ -22,6 +22,8 @@ import (
 // > defaults.
 type config struct {
 	DB            string `json:"db"`              // SQLite file path or postgres:// URL
+	DBPoolSize    count  `json:"db_pool_size"`    // PostgreSQL: pooled connections per node (0: default)
+	DBSessionURL  string `json:"db_session_url"`  // PostgreSQL: direct URL for LISTEN and migrations (default db)
 	APIAddr       string `json:"api_addr"`        // listen address of the API
 	AdminToken    string `json:"admin_token"`     // fixed admin token (else generated once)
 	SecretKey     string `json:"secret_key"`      // 32-byte key, hex or base64
@@ -69,6 +71,8 @@ func bindConfigFlags(fs *flag.FlagSet) *configFlags {
 	cf := &configFlags{fs: fs}
 	fs.StringVar(&cf.file, "config", "", "config file, JSON or YAML (env SUBGATE_CONFIG)")
 	fs.StringVar(&cf.c.DB, "db", "", "database: SQLite file path or postgres:// URL (env SUBGATE_DB, default ./subgate.db)")
+	fs.Var(&cf.c.DBPoolSize, "db-pool-size", "PostgreSQL: pooled connections per node (env SUBGATE_DB_POOL_SIZE, default pool_max_conns in the URL, else 6)")
+	fs.StringVar(&cf.c.DBSessionURL, "db-session-url", "", "PostgreSQL: URL of a direct session for LISTEN and migrations when --db names a pooler in transaction mode (env SUBGATE_DB_SESSION_URL, default --db)")
 	fs.StringVar(&cf.c.APIAddr, "api-addr", "", "API listen address (env SUBGATE_API_ADDR, default 127.0.0.1:8080)")
 	fs.StringVar(&cf.c.SecretKeyFile, "secret-key-file", "", "file holding the password sealing key (env SUBGATE_SECRET_KEY_FILE, default next to the SQLite file)")
 	fs.StringVar(&cf.c.Timezone, "timezone", "", "time zone of daily/monthly limit windows (env SUBGATE_TIMEZONE, default UTC)")
@@ -92,6 +96,7 @@ var envNames = []struct {
 	get  func(*config) *string
 }{
 	{"SUBGATE_DB", func(c *config) *string { return &c.DB }},
+	{"SUBGATE_DB_SESSION_URL", func(c *config) *string { return &c.DBSessionURL }},
 	{"SUBGATE_API_ADDR", func(c *config) *string { return &c.APIAddr }},
 	{"SUBGATE_ADMIN_TOKEN", func(c *config) *string { return &c.AdminToken }},
 	{"SUBGATE_SECRET_KEY", func(c *config) *string { return &c.SecretKey }},
@@ -133,20 +138,30 @@ func (a *app) loadConfig(cf *configFlags) (config, error) {
 			*e.get(&c) = v
 		}
 	}
-	if v := a.getenv("SUBGATE_CRED_CACHE_SIZE"); v != "" {
-		if err := c.CredCacheSize.Set(v); err != nil {
-			return c, fmt.Errorf("SUBGATE_CRED_CACHE_SIZE: %w", err)
+	for _, n := range []struct {
+		env, flag string
+		dst       *count
+		src       count
+	}{
+		{"SUBGATE_DB_POOL_SIZE", "db-pool-size", &c.DBPoolSize, cf.c.DBPoolSize},
+		{"SUBGATE_CRED_CACHE_SIZE", "cred-cache-size", &c.CredCacheSize, cf.c.CredCacheSize},
+	} {
+		if v := a.getenv(n.env); v != "" {
+			if err := n.dst.Set(v); err != nil {
+				return c, fmt.Errorf("%s: %w", n.env, err)
+			}
 		}
-	}
-	if isSet(cf.fs, "cred-cache-size") {
-		c.CredCacheSize = cf.c.CredCacheSize
+		if isSet(cf.fs, n.flag) {
+			*n.dst = n.src
+		}
 	}
 	for _, e := range []struct {
 		flag string
 		dst  *string
 		src  string
 	}{
-		{"db", &c.DB, cf.c.DB}, {"api-addr", &c.APIAddr, cf.c.APIAddr},
+		{"db", &c.DB, cf.c.DB}, {"db-session-url", &c.DBSessionURL, cf.c.DBSessionURL},
+		{"api-addr", &c.APIAddr, cf.c.APIAddr},
 		{"secret-key-file", &c.SecretKeyFile, cf.c.SecretKeyFile},
 		{"timezone", &c.Timezone, cf.c.Timezone}, {"log-level", &c.LogLevel, cf.c.LogLevel},
 		{"store-timeout", &c.StoreTimeout, cf.c.StoreTimeout},

@@ -117,3 +117,27 @@ func TestServeRejectsBadSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestConfigPoolSettings(t *testing.T) {
+	t.Parallel()
+	yaml := writeFile(t, "subgate.yaml", "db_pool_size: 4\ndb_session_url: postgres://u@10.0.0.1:5432/x\n")
+	c, err := loadTestConfig(t, nil, "--config", yaml)
+	if err != nil || c.DBPoolSize != 4 || c.DBSessionURL != "postgres://u@10.0.0.1:5432/x" {
+		t.Fatalf("file: %+v %v", c, err)
+	}
+	c, err = loadTestConfig(t, map[string]string{"SUBGATE_DB_POOL_SIZE": "6", "SUBGATE_DB_SESSION_URL": "postgres://e@127.0.0.1/x"}, "--config", yaml)
+	if err != nil || c.DBPoolSize != 6 || c.DBSessionURL != "postgres://e@127.0.0.1/x" {
+		t.Fatalf("env: %+v %v", c, err)
+	}
+	c, err = loadTestConfig(t, map[string]string{"SUBGATE_DB_POOL_SIZE": "6"}, "--db-pool-size", "8")
+	if err != nil || c.DBPoolSize != 8 {
+		t.Fatalf("flag: %+v %v", c, err)
+	}
+	if _, err := loadTestConfig(t, map[string]string{"SUBGATE_DB_POOL_SIZE": "many"}); err == nil || !strings.Contains(err.Error(), "SUBGATE_DB_POOL_SIZE") {
+		t.Fatalf("bad pool size: %v", err)
+	}
+	bad := writeFile(t, "bad.yaml", "db_pool_size: -1\n")
+	if _, err := loadTestConfig(t, nil, "--config", bad); err == nil {
+		t.Fatal("a negative pool size in the file was accepted")
+	}
+}

@@ -135,7 +135,7 @@ func (a *app) openService(ctx context.Context, cfg config, logger *slog.Logger) 
 	}
 	var store subgate.Store
 	if isPostgres(cfg.DB) {
-		store, err = postgres.Open(ctx, cfg.DB, cipher)
+		store, err = postgres.OpenWith(ctx, cfg.DB, cipher, postgres.Options{PoolSize: int(cfg.DBPoolSize), SessionURL: cfg.DBSessionURL})
 	} else {
 		store, err = sqlite.Open(cfg.DB, cipher)
 	}
