@@ -51,10 +51,11 @@ type credCache struct {
 	lastStart time.Time    // when the latest refresh began
 	lastPoll  atomic.Int64 // unix nanoseconds of the latest refresh's start
 	pokeCh    chan struct{}
-	// announced: a change was announced (poke) that no refresh has begun
-	// to read yet. A miss then catches up whatever missCache says: the
-	// change may be the sub-user being tried.
-	announced atomic.Bool
+	// announced counts pokes (changes announced); applied is how many a
+	// refresh that has finished had seen when it began. While applied is
+	// behind, a miss catches up whatever missCache says: the change may be
+	// the sub-user being tried.
+	announced, applied atomic.Int64
 	// feedLive: the change feed delivered since it (re)connected. Only then
 	// is it trusted to replace fast polling: a change committed while it was
 	// down or not yet listening is still found by a poll.
@@ -121,7 +122,7 @@ func (c *credCache) load(ctx context.Context) error {
 
 // poke asks for a refresh now; it never blocks.
 func (c *credCache) poke() {
-	c.announced.Store(true)
+	c.announced.Add(1)
 	select {
 	case c.pokeCh <- struct{}{}:
 	default:
@@ -162,7 +163,7 @@ func (c *credCache) refresh(ctx context.Context) error {
 func (c *credCache) refreshLocked(ctx context.Context) error {
 	c.lastStart = time.Now()
 	c.lastPoll.Store(c.lastStart.UnixNano())
-	c.announced.Store(false)
+	announced := c.announced.Load()
 	for {
 		c.mu.RLock()
 		after := c.seq
@@ -173,6 +174,7 @@ func (c *credCache) refreshLocked(ctx context.Context) error {
 		}
 		c.apply(page)
 		if len(page) < changedPage {
+			c.applied.Store(announced)
 			return nil
 		}
 	}
@@ -197,7 +199,9 @@ func (c *credCache) apply(page []*subgate.SubUser) {
 		delete(c.absent, u.Username)
 		switch {
 		case old != nil && old.Seq >= u.Seq:
-			// Loaded on a miss after this change committed.
+			// Loaded on a miss after this change committed, and told
+			// onChange then (see fetch).
+			continue
 		case u.DeletedAt != nil:
 			c.dropLocked(u.ID)
 		case old != nil || tried:
@@ -241,8 +245,20 @@ func (c *credCache) allowLocked(u *subgate.SubUser) {
 // created a moment ago authenticates at once, while repeated failures do
 // not reach the store.
 func (c *credCache) catchUpOnMiss(log *slog.Logger, miss ...string) {
-	if c.announced.Load() || c.misses.first(time.Now(), miss...) {
+	if announced := c.announced.Load(); c.applied.Load() < announced {
+		c.catchUpTo(log, announced)
+	} else if c.misses.first(time.Now(), miss...) {
 		c.catchUp(log)
+	}
+}
+
+// catchUpTo makes sure a refresh that began after the given count of
+// announcements has run, sharing one that runs already.
+func (c *credCache) catchUpTo(log *slog.Logger, announced int64) {
+	c.refreshMu.Lock()
+	defer c.refreshMu.Unlock()
+	if c.applied.Load() < announced {
+		c.catchUpLocked(log)
 	}
 }
 
@@ -253,9 +269,14 @@ func (c *credCache) catchUp(log *slog.Logger) {
 	missed := time.Now()
 	c.refreshMu.Lock()
 	defer c.refreshMu.Unlock()
-	if c.lastStart.After(missed) {
-		return
+	if !c.lastStart.After(missed) {
+		c.catchUpLocked(log)
 	}
+}
+
+// catchUpLocked refreshes for a waiting login, bounded; the caller holds
+// refreshMu.
+func (c *credCache) catchUpLocked(log *slog.Logger) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	if err := c.refreshLocked(ctx); err != nil {

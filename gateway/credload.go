@@ -52,13 +52,20 @@ func (c *credCache) fetch(key, name string, read func(context.Context) (*subgate
 			u, err = nil, nil
 		}
 		c.mu.Lock()
+		ahead := false // u is newer than every change applied
 		if err == nil {
 			u = c.settleLocked(since, name, u)
+			ahead = u != nil && u.Seq > c.seq
 		}
 		c.recent.end(since)
 		c.mu.Unlock()
 		if err != nil {
 			return nil, err
+		}
+		if ahead {
+			// apply will skip this change when it arrives; enforcement
+			// hears of it now (it ignores sub-users it holds nothing of).
+			c.onChange(nil, u)
 		}
 		c.evict()
 		return u, nil
