@@ -16,7 +16,8 @@ type Country struct {
 }
 
 // TargetCountries lists the countries, ordered by code. The gateway takes
-// any of them; whether a route can honour one depends on its egress.
+// any of them and no other code; whether a route can honour one depends on
+// its egress.
 var TargetCountries = sync.OnceValue(func() []Country {
 	var out []Country
 	for a := 'A'; a <= 'Z'; a++ {
@@ -35,3 +36,15 @@ var TargetCountries = sync.OnceValue(func() []Country {
 	}
 	return out
 })
+
+var targetCountryCodes = sync.OnceValue(func() map[string]bool {
+	m := map[string]bool{}
+	for _, c := range TargetCountries() {
+		m[c.Code] = true
+	}
+	return m
+})
+
+// IsTargetCountry reports whether code (lower case) is one of
+// TargetCountries.
+func IsTargetCountry(code string) bool { return targetCountryCodes()[code] }

@@ -168,6 +168,9 @@ func setParam(t *Target, keys map[string]string, seen map[string]bool, key, valu
 		if c == "uk" {
 			c = "gb"
 		}
+		if !IsTargetCountry(c) {
+			return Invalidf(name, "%q is not an ISO 3166-1 country code", c)
+		}
 		t.Country = c
 	case "state", "city":
 		v := strings.ToLower(value)
@@ -187,7 +190,7 @@ func setParam(t *Target, keys map[string]string, seen map[string]bool, key, valu
 	case "ttl":
 		d, err := ParseSessionTTL(value)
 		if err != nil {
-			return Invalidf(name, "%s", err.(*Error).Message)
+			return err // already an EINVALID error on ttl
 		}
 		t.SessionTTL = d
 	}

@@ -48,6 +48,12 @@ func ParseGatewayAddress(field, s string, def GatewayAddress) (GatewayAddress, e
 	if s == "" {
 		return a, nil
 	}
+	if strings.Contains(s, "://") {
+		return a, Invalidf(field, "must be HOST[:HTTP_PORT[:SOCKS5_PORT]], without a scheme")
+	}
+	if bareIPv6(s) {
+		return a, Invalidf(field, "must put an IPv6 host in brackets: [2001:db8::1]:3128")
+	}
 	host, rest := s, ""
 	if strings.HasPrefix(s, "[") {
 		end := strings.Index(s, "]")
@@ -84,6 +90,17 @@ func ParseGatewayAddress(field, s string, def GatewayAddress) (GatewayAddress, e
 		}
 	}
 	return a, nil
+}
+
+// bareIPv6 reports whether s is an IPv6 address, possibly followed by a
+// port, written without the brackets that tell the two apart.
+func bareIPv6(s string) bool {
+	if ip := net.ParseIP(s); ip != nil && ip.To4() == nil {
+		return true
+	}
+	i := strings.LastIndex(s, ":")
+	ip := net.ParseIP(s[:max(i, 0)])
+	return ip != nil && ip.To4() == nil
 }
 
 func parsePort(field, s string) (int, error) {

@@ -2,6 +2,7 @@ package subgate_test
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -120,6 +121,23 @@ func TestProxyTarget(t *testing.T) {
 		_, err := subgate.ProxyTarget(tc.params)
 		if e, ok := err.(*subgate.Error); !ok || e.Field != tc.field {
 			t.Errorf("ProxyTarget(%v) = %v, want an error on %s", tc.params, err, tc.field)
+		}
+	}
+}
+
+// Two easy mistakes, a URL and a bare IPv6 address, are refused with a
+// message that says what to write instead.
+func TestParseGatewayAddressExplainsCommonMistakes(t *testing.T) {
+	for in, want := range map[string]string{
+		"http://gw.example.com:3128": "without a scheme",
+		"socks5://gw.example.com":    "without a scheme",
+		"2001:db8::1":                "brackets",
+		"2001:db8::1:3128":           "brackets",
+		"gw:1:2:3":                   "HOST[:HTTP_PORT[:SOCKS5_PORT]]",
+	} {
+		_, err := subgate.ParseGatewayAddress("public_proxy", in, subgate.GatewayAddress{HTTPPort: 3128})
+		if subgate.ErrorCode(err) != subgate.EINVALID || !strings.Contains(subgate.ErrorMessage(err), want) {
+			t.Errorf("ParseGatewayAddress(%q) = %v; want EINVALID mentioning %q", in, err, want)
 		}
 	}
 }

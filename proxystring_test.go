@@ -180,3 +180,42 @@ func BenchmarkParseProxyCredentials(b *testing.B) {
 		})
 	}
 }
+
+// A refusal's message names its field once: the gateway shows it verbatim
+// to the customer ("bad_parameter: ttl must be …").
+func TestProxySyntaxRefusalNamesFieldOnce(t *testing.T) {
+	for _, tt := range []struct{ user, pass string }{
+		{"alice-ttl-99y", "pw12"},
+		{"alice-ttl-8d", "pw12"},
+		{"alice", "pw12_lifetime-99y"},
+		{"customer-alice-sesstime-abc", "pw12"},
+		{"alice-country-usa", "pw12"},
+	} {
+		_, _, _, err := subgate.ParseProxyCredentials(tt.user, tt.pass)
+		field, msg := subgate.ErrorField(err), subgate.ErrorMessage(err)
+		if field == "" || !strings.HasPrefix(msg, field+" ") || strings.HasPrefix(msg, field+" "+field+" ") {
+			t.Errorf("%s:%s: message %q should name %q once, first", tt.user, tt.pass, msg, field)
+		}
+	}
+}
+
+// A country code that names no country is refused, in every syntax, rather
+// than passed to an upstream that cannot honour it.
+func TestProxySyntaxRefusesUnknownCountry(t *testing.T) {
+	for _, tt := range []struct{ user, pass string }{
+		{"alice-country-zz", "pw12"},
+		{"alice-res-zz", "pw12"},
+		{"customer-alice-cc-ZZ", "pw12"},
+		{"alice", "pw12_country-zz"},
+	} {
+		_, _, _, err := subgate.ParseProxyCredentials(tt.user, tt.pass)
+		if subgate.ErrorCode(err) != subgate.EINVALID || subgate.ErrorField(err) != "country" {
+			t.Errorf("%s:%s: err = %v; want EINVALID on country", tt.user, tt.pass, err)
+		}
+	}
+	for _, user := range []string{"alice-country-uk", "alice-res-us", "alice-res-any", "customer-alice-cc-DE"} {
+		if _, _, _, err := subgate.ParseProxyCredentials(user, "pw12"); err != nil {
+			t.Errorf("%s: %v", user, err)
+		}
+	}
+}

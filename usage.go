@@ -97,7 +97,7 @@ func (q *UsageQuery) Validate() error {
 		return Invalidf("to", "must be after from")
 	}
 	if q.To.Sub(q.From) > 366*24*time.Hour {
-		return Invalidf("to", "range must be at most 366 days")
+		return Invalidf("to", "must be at most 366 days after the start")
 	}
 	return nil
 }

@@ -23,12 +23,17 @@ var funcs = template.FuncMap{
 	"fieldValue":  fieldValue,
 }
 
-// formatGB shows bytes as decimal GB (10^9 bytes), the unit resellers buy.
+// formatGB shows bytes as decimal GB (10^9 bytes), the unit resellers buy;
+// amounts too small to show in GB or MB go in kB or bytes.
 func formatGB(b int64) string {
 	gb := subgate.BytesToGB(b)
 	switch {
 	case b == 0:
 		return "0 GB"
+	case b < 1000 && b > -1000:
+		return strconv.FormatInt(b, 10) + " bytes"
+	case b < 1_000_000 && b > -1_000_000:
+		return strconv.FormatFloat(float64(b)/1000, 'f', 2, 64) + " kB"
 	case gb < 0.01 && gb > -0.01:
 		return strconv.FormatFloat(subgate.BytesToMB(b), 'f', 2, 64) + " MB"
 	}

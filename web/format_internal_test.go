@@ -80,3 +80,15 @@ func TestChartLayout(t *testing.T) {
 		t.Errorf("bars %+v", c.Bars)
 	}
 }
+
+// A sub-user's first requests are bytes or kilobytes: they are shown as such,
+// never as "0.00 MB" beside a full-height bar of the usage chart.
+func TestFormatGBSmallAmounts(t *testing.T) {
+	for b, want := range map[int64]string{
+		301: "301 bytes", 1467: "1.47 kB", 999_000: "999.00 kB", 1_000_000: "1.00 MB", -1467: "-1.47 kB",
+	} {
+		if got := formatGB(b); got != want {
+			t.Errorf("formatGB(%d) = %q, want %q", b, got, want)
+		}
+	}
+}

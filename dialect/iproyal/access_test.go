@@ -308,3 +308,15 @@ func TestXAccessToken(t *testing.T) {
 		}
 	}
 }
+
+// A gateway serving HTTP and SOCKS5 on one port names that port once when
+// a whitelist entry asks for another.
+func TestWhitelistPortErrorNamesOnePort(t *testing.T) {
+	t.Parallel()
+	env, c, carol := accessEnv(t)
+	env.Svc.PublicGateway = subgate.GatewayAddress{Host: "gw.example.net", HTTPPort: 3128, SOCKSPort: 3128}
+	resp := c.do(t, "POST", "/residential-users/"+carol.Hash+"/whitelist-entries", `{"ip":"203.0.113.9","port":9999}`)
+	if resp.Status != 422 || !strings.Contains(string(resp.Body), "(3128)") {
+		t.Fatalf("got %d %s; want 422 naming port 3128 once", resp.Status, resp.Body)
+	}
+}

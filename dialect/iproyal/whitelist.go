@@ -186,6 +186,9 @@ func (h *handler) checkEntryPort(r *http.Request, port *jsonhttp.Number) error {
 	a := h.gateway(r)
 	n, ok := port.Int()
 	if !ok || n < 1 || (n != int64(a.HTTPPort) && n != int64(a.SOCKSPort)) {
+		if a.HTTPPort == a.SOCKSPort {
+			return subgate.Invalidf("port", "must be the port of GET /access/entry-nodes (%d)", a.HTTPPort)
+		}
 		return subgate.Invalidf("port", "must be a port of GET /access/entry-nodes (%d or %d)", a.HTTPPort, a.SOCKSPort)
 	}
 	return nil

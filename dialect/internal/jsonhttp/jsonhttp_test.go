@@ -160,3 +160,21 @@ func TestFoldCase(t *testing.T) {
 		}
 	}
 }
+
+// curl -d sends a JSON body as application/x-www-form-urlencoded unless told
+// otherwise, as the providers' own curl examples often are copied: a body
+// that is a JSON object is read as JSON whatever the Content-Type says.
+func TestDecodeJSONSentAsForm(t *testing.T) {
+	var b struct {
+		Username *string `json:"username"`
+		Traffic  *Number `json:"traffic"`
+	}
+	r := httptest.NewRequest("POST", "/", strings.NewReader(` {"username":"a+b","traffic":2.5}`))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if err := Decode(r, &b); err != nil {
+		t.Fatal(err)
+	}
+	if b.Username == nil || *b.Username != "a+b" || b.Traffic == nil || *b.Traffic != 2.5 {
+		t.Fatalf("got %+v", b)
+	}
+}
