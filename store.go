@@ -60,6 +60,12 @@ type Store interface {
 	// still commit, so a reader that remembers the highest Seq it saw never
 	// misses one.
 	SubUsersChanged(ctx context.Context, after int64, limit int) ([]*SubUser, error)
+	// SubUsersSeq returns a Seq to follow SubUsersChanged from without
+	// reading what came before: no change at or below it can still commit.
+	SubUsersSeq(ctx context.Context) (int64, error)
+	// SubUsersAllowingIPs returns live sub-users with a non-empty AllowIPs
+	// whose id is above afterID, by id, at most limit.
+	SubUsersAllowingIPs(ctx context.Context, afterID int64, limit int) ([]*SubUser, error)
 
 	// AcquireLease grows the node's lease on a balance by up to Want bytes,
 	// bounded by what the balance and every byte limit leave once all live

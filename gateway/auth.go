@@ -8,49 +8,121 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/subgate/subgate"
 )
 
-// credCache answers every authentication from memory. It loads all
-// sub-users once, then follows Store.SubUsersChanged by sequence number:
-// polled often (cheap, and it sees changes made by other nodes) and at once
-// when this process's Service or a change feed (see follow) reports a
-// change. A connection never waits on the database to authenticate.
+// credCache answers authentication from memory where it can. It holds at
+// most size sub-users (besides those enforcement holds, see credentries.go),
+// loads the others from the store by username on a miss (credload.go), and
+// remembers which usernames the store does not know. At start it reads only
+// where the change sequence stands and the allow-listed sub-users (the IP
+// index needs all of them), so a node listens at once however many
+// sub-users there are. It then follows Store.SubUsersChanged by sequence
+// number: polled often (cheap, and it sees changes made by other nodes) and
+// at once when this process's Service or a change feed (see follow)
+// reports a change. Every change reaches onChange, held or not, so
+// enforcement never depends on what the cache holds.
 type credCache struct {
 	store    subgate.Store
 	onChange func(old, cur *subgate.SubUser) // old or cur may be nil
 	misses   *missCache                      // which misses may catch up
+	size     int                             // sub-users held, besides live ones
+	// live reports whether enforcement holds a sub-user (it has sessions or
+	// leases): such a one is never evicted. Nil: none is.
+	live        func(id int64) bool
+	loads       singleflight.Group // concurrent misses of one key share a load
+	loadTimeout time.Duration      // bounds one load (Config.StoreTimeout)
+	evictMu     sync.Mutex         // one eviction at a time
 
 	mu      sync.RWMutex
-	byName  map[string]*subgate.SubUser
-	byID    map[int64]*subgate.SubUser
-	ipRules *ipIndex // AllowIPs of every live sub-user
+	byName  map[string]*credEntry
+	byID    map[int64]*credEntry
+	ring    []*credEntry          // eviction order (see evict)
+	hand    int                   // next ring slot eviction looks at
+	absent  map[string]struct{}   // usernames the store did not know
+	allowed map[int64]allowedRule // every live sub-user with AllowIPs
+	ipRules *ipIndex              // allowed, by prefix
+	recent  recentChanges         // changes applied while loads were in flight
 	seq     int64
 
 	refreshMu sync.Mutex   // one refresh at a time
 	lastStart time.Time    // when the latest refresh began
 	lastPoll  atomic.Int64 // unix nanoseconds of the latest refresh's start
 	pokeCh    chan struct{}
+	// announced counts pokes (changes announced); applied is how many a
+	// refresh that has finished had seen when it began. While applied is
+	// behind, a miss catches up whatever missCache says: the change may be
+	// the sub-user being tried.
+	announced, applied atomic.Int64
 	// feedLive: the change feed delivered since it (re)connected. Only then
 	// is it trusted to replace fast polling: a change committed while it was
 	// down or not yet listening is still found by a poll.
 	feedLive atomic.Bool
 }
 
-const changedPage = 1000
+// allowedRule is what the IP index holds of an allow-listing sub-user, held
+// or not: enough to take its prefixes out again when it changes.
+type allowedRule struct {
+	reseller int64
+	prefixes []netip.Prefix
+	seq      int64
+}
+
+const (
+	changedPage = 1000
+	// DefaultCredCacheSize is how many sub-users a gateway holds by default.
+	DefaultCredCacheSize = 100_000
+)
 
 func newCredCache(store subgate.Store, onChange func(old, cur *subgate.SubUser)) *credCache {
 	return &credCache{
 		store: store, onChange: onChange, misses: newMissCache(), ipRules: newIPIndex(),
-		byName: map[string]*subgate.SubUser{}, byID: map[int64]*subgate.SubUser{},
+		size: DefaultCredCacheSize, loadTimeout: defaultLoadTimeout,
+		byName: map[string]*credEntry{}, byID: map[int64]*credEntry{},
+		absent: map[string]struct{}{}, allowed: map[int64]allowedRule{},
+		recent: newRecentChanges(),
 		pokeCh: make(chan struct{}, 1),
 	}
 }
 
-func (c *credCache) load(ctx context.Context) error { return c.refresh(ctx) }
+// load prepares the cache at start: it reads where the change sequence
+// stands before anything else, so changes committed while it loads the
+// allow-listed sub-users are applied after, then those sub-users.
+func (c *credCache) load(ctx context.Context) error {
+	seq, err := c.store.SubUsersSeq(ctx)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.seq = max(c.seq, seq)
+	c.mu.Unlock()
+	for after := int64(0); ; {
+		page, err := c.store.SubUsersAllowingIPs(ctx, after, changedPage)
+		if err != nil {
+			return err
+		}
+		c.mu.Lock()
+		for _, u := range page {
+			c.allowLocked(u)
+			if len(c.byID) < c.size {
+				c.putLocked(u)
+			}
+		}
+		c.mu.Unlock()
+		if len(page) < changedPage {
+			break
+		}
+		after = page[len(page)-1].ID
+	}
+	c.lastPoll.Store(time.Now().UnixNano())
+	return nil
+}
 
 // poke asks for a refresh now; it never blocks.
 func (c *credCache) poke() {
+	c.announced.Add(1)
 	select {
 	case c.pokeCh <- struct{}{}:
 	default:
@@ -91,6 +163,7 @@ func (c *credCache) refresh(ctx context.Context) error {
 func (c *credCache) refreshLocked(ctx context.Context) error {
 	c.lastStart = time.Now()
 	c.lastPoll.Store(c.lastStart.UnixNano())
+	announced := c.announced.Load()
 	for {
 		c.mu.RLock()
 		after := c.seq
@@ -101,46 +174,91 @@ func (c *credCache) refreshLocked(ctx context.Context) error {
 		}
 		c.apply(page)
 		if len(page) < changedPage {
+			c.applied.Store(announced)
 			return nil
 		}
 	}
 }
 
+// apply applies changes in Seq order: to the sub-users held, to the IP
+// index, to the usernames known absent (one that appears is absent no
+// more: held at once, as someone just tried it), and to onChange.
 func (c *credCache) apply(page []*subgate.SubUser) {
 	type change struct{ old, cur *subgate.SubUser }
-	var changes []change
+	changes := make([]change, 0, len(page))
 	c.mu.Lock()
 	for _, u := range page {
 		c.seq = max(c.seq, u.Seq)
-		old := c.byID[u.ID]
-		if old != nil && c.byName[old.Username] == old {
-			delete(c.byName, old.Username)
+		c.recent.note(u)
+		c.allowLocked(u)
+		var old *subgate.SubUser
+		if e := c.byID[u.ID]; e != nil {
+			old = e.user
 		}
-		c.ipRules.update(old, u)
-		if u.DeletedAt != nil {
-			delete(c.byID, u.ID)
-			changes = append(changes, change{old, u})
+		_, tried := c.absent[u.Username]
+		delete(c.absent, u.Username)
+		switch {
+		case old != nil && old.Seq >= u.Seq:
+			// Loaded on a miss after this change committed, and told
+			// onChange then (see fetch).
 			continue
+		case u.DeletedAt != nil:
+			c.dropLocked(u.ID)
+		case old != nil || tried:
+			c.putLocked(u)
 		}
-		c.byID[u.ID] = u
-		c.byName[u.Username] = u
 		changes = append(changes, change{old, u})
 	}
+	c.recent.prune()
 	c.mu.Unlock()
 	for _, ch := range changes {
-		if ch.old != nil || ch.cur.DeletedAt == nil {
-			c.onChange(ch.old, ch.cur)
+		c.onChange(ch.old, ch.cur)
+	}
+	c.evict()
+}
+
+// allowLocked brings the IP index up to date with u, unless it holds a
+// newer state of u already (loaded at start after u's change committed).
+func (c *credCache) allowLocked(u *subgate.SubUser) {
+	old, had := c.allowed[u.ID]
+	if had && old.seq >= u.Seq {
+		return
+	}
+	if had {
+		for _, p := range old.prefixes {
+			c.ipRules.remove(p, u.ID, old.reseller)
 		}
+		delete(c.allowed, u.ID)
+	}
+	if u.DeletedAt != nil || len(u.AllowIPs) == 0 {
+		return
+	}
+	for _, p := range u.AllowIPs {
+		c.ipRules.add(p, u.ID, u.ResellerID)
+	}
+	c.allowed[u.ID] = allowedRule{reseller: u.ResellerID, prefixes: u.AllowIPs, seq: u.Seq}
+}
+
+// catchUpOnMiss catches up after a lookup missed, when a change was
+// announced and not read yet, or else unless the same miss (named by its
+// parts) caught up lately or misses used up their budget: a sub-user
+// created a moment ago authenticates at once, while repeated failures do
+// not reach the store.
+func (c *credCache) catchUpOnMiss(log *slog.Logger, miss ...string) {
+	if announced := c.announced.Load(); c.applied.Load() < announced {
+		c.catchUpTo(log, announced)
+	} else if c.misses.first(time.Now(), miss...) {
+		c.catchUp(log)
 	}
 }
 
-// catchUpOnMiss catches up after a lookup missed, unless the same miss
-// (named by its parts) caught up lately or misses used up their budget: a
-// sub-user created a moment ago authenticates at once, while repeated
-// failures do not reach the store.
-func (c *credCache) catchUpOnMiss(log *slog.Logger, miss ...string) {
-	if c.misses.first(time.Now(), miss...) {
-		c.catchUp(log)
+// catchUpTo makes sure a refresh that began after the given count of
+// announcements has run, sharing one that runs already.
+func (c *credCache) catchUpTo(log *slog.Logger, announced int64) {
+	c.refreshMu.Lock()
+	defer c.refreshMu.Unlock()
+	if c.applied.Load() < announced {
+		c.catchUpLocked(log)
 	}
 }
 
@@ -151,9 +269,14 @@ func (c *credCache) catchUp(log *slog.Logger) {
 	missed := time.Now()
 	c.refreshMu.Lock()
 	defer c.refreshMu.Unlock()
-	if c.lastStart.After(missed) {
-		return
+	if !c.lastStart.After(missed) {
+		c.catchUpLocked(log)
 	}
+}
+
+// catchUpLocked refreshes for a waiting login, bounded; the caller holds
+// refreshMu.
+func (c *credCache) catchUpLocked(log *slog.Logger) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	if err := c.refreshLocked(ctx); err != nil {
@@ -161,36 +284,40 @@ func (c *credCache) catchUp(log *slog.Logger) {
 	}
 }
 
-// byUsername returns the live sub-user with that exact username.
-func (c *credCache) byUsername(name string) *subgate.SubUser {
+// cached returns the held live sub-user with that exact username, or nil.
+func (c *credCache) cached(name string) *subgate.SubUser {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return c.byName[name]
+	return c.byName[name].use()
 }
 
-// get returns the live sub-user with that id.
+// get returns the held live sub-user with that id, or nil.
 func (c *credCache) get(id int64) *subgate.SubUser {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return c.byID[id]
+	return c.byID[id].use()
 }
 
-// byIP returns the sub-user whose AllowIPs holds ip most specifically. When
-// sub-users of more than one reseller allow ip, none is returned and
-// resellers lists them: a reseller must not take over another's clients by
-// allow-listing a narrower prefix.
-func (c *credCache) byIP(ip netip.Addr) (u *subgate.SubUser, resellers []int64) {
+// byIP returns the sub-user whose AllowIPs holds ip most specifically,
+// loading it when it is not held. When sub-users of more than one reseller
+// allow ip, none is returned and resellers lists them: a reseller must not
+// take over another's clients by allow-listing a narrower prefix.
+func (c *credCache) byIP(ip netip.Addr) (u *subgate.SubUser, resellers []int64, err error) {
 	ip = ip.Unmap()
 	c.mu.RLock()
-	defer c.mu.RUnlock()
 	id, found, resellers := c.ipRules.lookup(ip)
+	if found && len(resellers) <= 1 {
+		u = c.byID[id].use()
+	}
+	c.mu.RUnlock()
 	if len(resellers) > 1 {
-		return nil, resellers
+		return nil, resellers, nil
 	}
-	if !found {
-		return nil, nil
+	if !found || u != nil {
+		return u, nil, nil
 	}
-	return c.byID[id], nil
+	u, err = c.loadID(id)
+	return u, nil, err
 }
 
 // principal is an authenticated proxy client.
@@ -207,15 +334,22 @@ type principal struct {
 // authLimiter); a limited login is refused before anything is checked.
 func (g *Gateway) authenticate(user, pass string, hasCreds bool, ip netip.Addr) (*principal, *refusal) {
 	if !hasCreds {
-		u, resellers := g.creds.byIP(ip)
-		if u == nil && resellers == nil {
+		u, resellers, err := g.creds.byIP(ip)
+		if err == nil && u == nil && resellers == nil {
 			// Counted per source; the client is asked for credentials
 			// either way.
 			if try, ok := g.limiter.Begin(ip, ""); ok {
 				g.creds.catchUpOnMiss(g.log, "ip", ip.Unmap().String())
-				u, resellers = g.creds.byIP(ip)
-				try.Done(u == nil && resellers == nil)
+				u, resellers, err = g.creds.byIP(ip)
+				if err != nil {
+					try.Abandon()
+				} else {
+					try.Done(u == nil && resellers == nil)
+				}
 			}
+		}
+		if err != nil {
+			return nil, g.credsUnavailable(err)
 		}
 		if resellers != nil {
 			g.log.Warn("source IP is allow-listed by sub-users of several resellers; IP authentication refused",
@@ -235,12 +369,17 @@ func (g *Gateway) authenticate(user, pass string, hasCreds bool, ip netip.Addr) 
 		g.metrics.authFail.Inc()
 		return nil, refuse(reasonRateLimited, "too many failed logins, try again later")
 	}
-	u := g.creds.byUsername(name)
-	if u == nil || !subgate.EqualSecret(u.Password, secret) {
+	u, fresh, err := g.creds.byUsername(name)
+	if err != nil {
+		try.Abandon()
+		return nil, g.credsUnavailable(err)
+	}
+	if !fresh && (u == nil || !subgate.EqualSecret(u.Password, secret)) {
 		// Maybe created or changed a moment ago: catch up (at most once a
-		// while per username) and look again.
+		// while per username) and look again. An answer the store just
+		// gave needs no catching up.
 		g.creds.catchUpOnMiss(g.log, "user", name)
-		u = g.creds.byUsername(name)
+		u = g.creds.cached(name)
 	}
 	if u == nil || !subgate.EqualSecret(u.Password, secret) {
 		try.Done(true)
@@ -252,6 +391,13 @@ func (g *Gateway) authenticate(user, pass string, hasCreds bool, ip netip.Addr) 
 		return nil, refuse(subgate.ReasonBadParameter, "%s", subgate.ErrorMessage(err))
 	}
 	return &principal{user: u, password: secret, target: t}, nil
+}
+
+// credsUnavailable refuses a login the store had to answer and did not.
+func (g *Gateway) credsUnavailable(err error) *refusal {
+	g.log.Warn("credential load failed", "err", err)
+	g.metrics.authFail.Inc()
+	return refuse(reasonUnavailable, "credentials cannot be checked now, try again")
 }
 
 func (g *Gateway) authFailed(msg string) *refusal {

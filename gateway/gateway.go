@@ -95,13 +95,19 @@ type Config struct {
 	// broken or has not delivered since it (re)connected.
 	Changes ChangeFeed
 
+	// CredCacheSize is how many sub-users the credential cache holds
+	// (default DefaultCredCacheSize); others are loaded from the store on
+	// demand. Sub-users with live connections are held beyond it.
+	CredCacheSize int
+
 	PollInterval       time.Duration // credential refresh, default 250 ms
 	ChangePollInterval time.Duration // refresh while Changes delivers, default 5 s
 	FlushInterval      time.Duration // usage flush, default 500 ms
 	LeaseTTL           time.Duration // default 60 s
 	DialTimeout        time.Duration // default 10 s
 	// StoreTimeout bounds every store request a connection waits on (a
-	// lease, a connection slot, an egress admission), default 1.5 s: when
+	// lease, a connection slot, an egress admission, a sub-user the
+	// credential cache does not hold), default 1.5 s: when
 	// the store does not answer in time the connection is refused with
 	// 503 "unavailable" (SOCKS5: general failure) within about 2 s.
 	StoreTimeout     time.Duration
@@ -152,6 +158,9 @@ func (c *Config) setDefaults() error {
 	def(&c.StoreTimeout, 1500*time.Millisecond)
 	def(&c.HandshakeTimeout, 10*time.Second)
 	def(&c.IdleTimeout, 2*time.Minute)
+	if c.CredCacheSize <= 0 {
+		c.CredCacheSize = DefaultCredCacheSize
+	}
 	if c.AuthFailuresPerSecond <= 0 {
 		c.AuthFailuresPerSecond = 2
 	}
@@ -210,11 +219,12 @@ func New(cfg Config) (*Gateway, error) {
 	g.limiter = newAuthLimiter(cfg.AuthFailuresPerSecond, cfg.AuthFailureBurst, 10000)
 	g.meter = newMeter(g)
 	g.creds = newCredCache(cfg.Store, g.meter.onChange)
+	g.creds.size, g.creds.live, g.creds.loadTimeout = cfg.CredCacheSize, g.meter.holds, cfg.StoreTimeout
 	g.flusher = newFlusher(g)
 	return g, nil
 }
 
-// Start loads the credential cache, binds the listeners and begins serving
+// Start prepares the credential cache, binds the listeners and begins serving
 // in the background. It returns once the gateway accepts connections.
 func (g *Gateway) Start(ctx context.Context) error {
 	g.mu.Lock()

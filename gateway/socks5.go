@@ -182,7 +182,7 @@ func (g *Gateway) serveSOCKS(c net.Conn, br *bufio.Reader, ip netip.Addr) bool {
 		}
 		return false
 	}
-	if p.refusal != nil { // credentials right, parameters wrong
+	if p.refusal != nil { // parameters wrong, or credentials not checked
 		g.socksRefuse(c, ip, user, p.refusal)
 		return false
 	}
@@ -251,7 +251,9 @@ func (g *Gateway) socksAuthenticate(c net.Conn, br *bufio.Reader, ip netip.Addr)
 			return socksPrincipal{}, "", false
 		}
 		p, r := g.authenticate(user, pass, true, ip)
-		if r != nil && r.Code != subgate.ReasonBadParameter {
+		// Wrong parameters, or credentials the store could not check now,
+		// are answered in the reply to the request, which can say so.
+		if r != nil && r.Code != subgate.ReasonBadParameter && r.Code != reasonUnavailable {
 			c.Write([]byte{socksAuthVersion, 0x01})
 			g.logRefusal("socks5", ip, user, r)
 			return socksPrincipal{}, user, false

@@ -32,6 +32,7 @@ func Run(t *testing.T, open func(t *testing.T) subgate.Store) {
 		{"List", listTests},
 		{"Ledger", ledgerTests},
 		{"Changes", changeTests},
+		{"ChangesStart", changeStartTests},
 		{"Leases", leaseTests},
 		{"Flush", flushTests},
 		{"Egress", egressTests},

@@ -38,6 +38,7 @@ type config struct {
 	MetricsAddr   string `json:"metrics_addr"`    // Prometheus /metrics; "" serves it on the API port
 	Routes        string `json:"routes"`          // route configuration file (default: direct egress)
 	Node          string `json:"node"`            // unique name of this gateway process
+	CredCacheSize count  `json:"cred_cache_size"` // sub-users a gateway holds in memory (0: default)
 	PublicProxy   string `json:"public_proxy"`    // HOST[:HTTP_PORT[:SOCKS5_PORT]] customers dial; default from the listeners
 
 	NetNutPrefix  string `json:"netnut_prefix"`  // where the dialects sit on the API port
@@ -85,6 +86,7 @@ func bindConfigFlags(fs *flag.FlagSet) *configFlags {
 	fs.StringVar((*string)(&cf.c.Dashboard), "dashboard", "", "web dashboard at /dashboard on the API port: on or off (env SUBGATE_DASHBOARD, default on)")
 	fs.StringVar(&cf.c.PublicProxy, "public-proxy", "", "public address of the gateway, HOST[:HTTP_PORT[:SOCKS5_PORT]], used in proxy lists and URLs (env SUBGATE_PUBLIC_PROXY, default: from the proxy listen addresses and the host the API is reached at)")
 	fs.StringVar(&cf.c.Node, "node", "", "unique name of this gateway process (env SUBGATE_NODE, default host name + random)")
+	fs.Var(&cf.c.CredCacheSize, "cred-cache-size", "sub-users the gateway holds in memory; others are read from the database on login (env SUBGATE_CRED_CACHE_SIZE, default 100000)")
 	return cf
 }
 
@@ -136,13 +138,22 @@ func (a *app) loadConfig(cf *configFlags) (config, error) {
 			*e.get(&c) = v
 		}
 	}
-	if v := a.getenv("SUBGATE_DB_POOL_SIZE"); v != "" {
-		if err := c.DBPoolSize.Set(v); err != nil {
-			return c, fmt.Errorf("SUBGATE_DB_POOL_SIZE: %w", err)
+	for _, n := range []struct {
+		env, flag string
+		dst       *count
+		src       count
+	}{
+		{"SUBGATE_DB_POOL_SIZE", "db-pool-size", &c.DBPoolSize, cf.c.DBPoolSize},
+		{"SUBGATE_CRED_CACHE_SIZE", "cred-cache-size", &c.CredCacheSize, cf.c.CredCacheSize},
+	} {
+		if v := a.getenv(n.env); v != "" {
+			if err := n.dst.Set(v); err != nil {
+				return c, fmt.Errorf("%s: %w", n.env, err)
+			}
 		}
-	}
-	if isSet(cf.fs, "db-pool-size") {
-		c.DBPoolSize = cf.c.DBPoolSize
+		if isSet(cf.fs, n.flag) {
+			*n.dst = n.src
+		}
 	}
 	for _, e := range []struct {
 		flag string

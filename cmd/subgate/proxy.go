@@ -77,7 +77,7 @@ func newProxy(ctx context.Context, cfg config, svc *subgate.Service, reg prometh
 	gw, err := gateway.New(gateway.Config{
 		ProxyAddr: cfg.ProxyAddr, HTTPAddr: cfg.HTTPProxyAddr, SOCKSAddr: cfg.SOCKSAddr,
 		Store: svc.Store, Service: svc, Dialer: router, Windows: svc.Windows,
-		DefaultProduct: follower.Config().DefaultProduct, Node: cfg.Node,
+		DefaultProduct: follower.Config().DefaultProduct, Node: cfg.Node, CredCacheSize: int(cfg.CredCacheSize),
 		Changes: changeFeed(svc.Store), Registerer: reg, Logger: logger,
 	})
 	if err != nil {

@@ -26,9 +26,9 @@ CONNECT and SOCKS5 on --proxy-addr).
 Settings come from flags, then environment variables, then the --config
 file (JSON or YAML with the keys db, api_addr, admin_token, secret_key,
 secret_key_file, timezone, log_level, proxy_addr, http_proxy_addr,
-socks_addr, metrics_addr, routes, node, public_proxy, netnut_prefix,
-iproyal_prefix, 9proxy_prefix, netnut_addr, iproyal_addr, 9proxy_addr,
-dashboard, store_timeout), then defaults.
+socks_addr, metrics_addr, routes, node, cred_cache_size, public_proxy,
+netnut_prefix, iproyal_prefix, 9proxy_prefix, netnut_addr, iproyal_addr,
+9proxy_addr, dashboard, store_timeout), then defaults.
 
 Every API, dialect and dashboard request, its database work included, is
 bounded by --store-timeout (default 5s): past it the answer is 503 with

@@ -191,6 +191,15 @@ func (a *Attempt) Done(failed bool) {
 	}
 }
 
+// Abandon gives back what the attempt reserved without recording an
+// outcome: the credentials could not be checked (the store did not answer),
+// which is neither a failure to count nor a success to trust.
+func (a *Attempt) Abandon() {
+	a.l.mu.Lock()
+	defer a.l.mu.Unlock()
+	a.giveBack()
+}
+
 func (l *Limiter) trustedLocked(k pairKey, now time.Time) bool {
 	t, ok := l.trusted[k]
 	return ok && now.Sub(t) < l.limits.Trust

@@ -202,3 +202,28 @@ func TestTrustedSourcePassesASpentAccount(t *testing.T) {
 		t.Fatal("trust did not expire")
 	}
 }
+
+// An abandoned attempt (the credentials could not be checked) costs
+// nothing and earns no trust.
+func TestAbandonCostsNothingAndTrustsNothing(t *testing.T) {
+	l := New()
+	fixedClock(l)
+	for i := 0; i < 100; i++ {
+		a, ok := l.Begin(netip.MustParseAddr("192.0.2.1"), "alice")
+		if !ok {
+			t.Fatalf("attempt %d limited after abandoned ones", i)
+		}
+		a.Abandon()
+	}
+	// The account's shared bucket runs out from elsewhere; a trusted source
+	// would still be checked, an abandoned one is not.
+	for i := 1; i <= 100; i++ {
+		failures(l, "198.51.100."+strconv.Itoa(i), "alice", 100)
+	}
+	if _, ok := l.Begin(netip.MustParseAddr("192.0.2.1"), "alice"); ok {
+		t.Fatal("an abandoned attempt earned its source trust")
+	}
+	if got := failures(l, "192.0.2.1", "bob", 100); got != PairBurst {
+		t.Fatalf("%d failures for another account after abandoned ones, want %d", got, PairBurst)
+	}
+}
