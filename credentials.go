@@ -63,27 +63,37 @@ func ParseProxyPassword(s string) (password string, t Target, err error) {
 	if password == "" {
 		return "", Target{}, Invalidf("password", "is empty")
 	}
+	t, err = parsePasswordSettings(s[loc[0]+1:])
+	if err != nil {
+		return "", Target{}, err
+	}
+	return password, t, nil
+}
+
+// parsePasswordSettings reads IPRoyal-style settings ("country-us_session-x")
+// as they follow a password and its '_'.
+func parsePasswordSettings(settings string) (t Target, err error) {
 	seen := map[string]bool{}
-	for _, p := range strings.Split(s[loc[0]+1:], "_") {
+	for _, p := range strings.Split(settings, "_") {
 		key, value, ok := strings.Cut(p, "-")
 		if !ok {
-			return "", Target{}, Invalidf(paramName(p), "has no value (settings go key-value, e.g. country-us)")
+			return Target{}, Invalidf(paramName(p), "has no value (settings go key-value, e.g. country-us)")
 		}
 		if k := strings.ToLower(key); ignoredPasswordKeys[k] {
 			if seen[k] {
-				return "", Target{}, Invalidf(k, "is given more than once")
+				return Target{}, Invalidf(k, "is given more than once")
 			}
 			seen[k] = true
 			if len(value) > 64 || !isAlnum(value) {
-				return "", Target{}, Invalidf(k, "must be 1 to 64 letters or digits")
+				return Target{}, Invalidf(k, "must be 1 to 64 letters or digits")
 			}
 			continue
 		}
 		if err := setParam(&t, passwordKeys, seen, key, value); err != nil {
-			return "", Target{}, err
+			return Target{}, err
 		}
 	}
-	return password, t, nil
+	return t, nil
 }
 
 // passwordSettingsRE finds where IPRoyal-style settings begin in a password.
@@ -105,6 +115,21 @@ func ParseProxyCredentials(user, pass string) (username, password string, t Targ
 	}
 	t, err = MergeTargets(tu, tp)
 	return username, password, t, err
+}
+
+// ParseProxyTarget is ParseProxyCredentials for a gateway that has already
+// checked the password (see MatchProxyPassword) and kept the settings that
+// follow it ("" for none).
+func ParseProxyTarget(user, settings string) (Target, error) {
+	_, tu, err := ParseProxyUsername(user)
+	if err != nil || settings == "" {
+		return tu, err
+	}
+	tp, err := parsePasswordSettings(settings)
+	if err != nil {
+		return Target{}, err
+	}
+	return MergeTargets(tu, tp)
 }
 
 // MergeTargets combines the target of a username (a) with the target of a

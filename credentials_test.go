@@ -111,3 +111,27 @@ func TestParseProxyCredentialsMerges(t *testing.T) {
 		t.Fatalf("uk and gb agree: %+v %v", tg, err)
 	}
 }
+
+func TestMatchProxyPassword(t *testing.T) {
+	for _, c := range []struct {
+		stored, pass, settings string
+		ok                     bool
+	}{
+		{"secret", "secret", "", true},
+		{"secret", "secret_country-us_session-ab12", "country-us_session-ab12", true},
+		{"pass_123", "pass_123_country-de", "country-de", true},
+		{"Summer_Sale-2024", "Summer_Sale-2024", "", true},
+		{"Summer_Sale-2024", "Summer_Sale-2024_city-berlin", "city-berlin", true},
+		{"Summer_Sale-2024", "Summer", "", false},
+		{"secret", "secretx", "", false},
+		{"secret", "secret_", "", false},
+		{"secret", "secret_123", "", false},
+		{"secret", "Secret", "", false},
+		{"", "", "", false},
+	} {
+		settings, ok := subgate.MatchProxyPassword(c.stored, c.pass)
+		if settings != c.settings || ok != c.ok {
+			t.Errorf("MatchProxyPassword(%q, %q) = %q, %v; want %q, %v", c.stored, c.pass, settings, ok, c.settings, c.ok)
+		}
+	}
+}

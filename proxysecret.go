@@ -1,12 +1,26 @@
 package subgate
 
-// ProxySecret returns the password a proxy password proves, without any
-// IPRoyal-style settings after it ("pass_123_country-us" proves "pass_123").
-// Unlike ParseProxyPassword it never fails, so a gateway can check the
+import "strings"
+
+// MatchProxyPassword reports whether a proxy password proves the stored
+// one, and returns the IPRoyal-style settings that follow it ("" for none):
+// "pass_123_country-us" proves "pass_123" with settings "country-us". The
+// split is taken where the stored password ends, not at the first "_word-",
+// so a password stored before such passwords were refused
+// ("Summer_Sale-2024") keeps working, with or without settings after it.
+// Unlike ParseProxyPassword it reads no setting, so a gateway can check the
 // password before it reports malformed settings.
-func ProxySecret(s string) string {
-	if loc := passwordSettingsRE.FindStringIndex(s); loc != nil {
-		return s[:loc[0]]
+func MatchProxyPassword(stored, pass string) (settings string, ok bool) {
+	if stored == "" || len(pass) < len(stored) || !EqualSecret(stored, pass[:len(stored)]) {
+		return "", false
 	}
-	return s
+	rest := pass[len(stored):]
+	if rest == "" {
+		return "", true
+	}
+	// Settings follow a '_' and start with a word and '-'.
+	if loc := passwordSettingsRE.FindStringIndex(rest); loc == nil || loc[0] != 0 {
+		return "", false
+	}
+	return strings.TrimPrefix(rest, "_"), true
 }

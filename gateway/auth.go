@@ -363,7 +363,6 @@ func (g *Gateway) authenticate(user, pass string, hasCreds bool, ip netip.Addr) 
 		return nil, g.authFailed("proxy credentials required")
 	}
 	name := subgate.ProxyUsername(user)
-	secret := subgate.ProxySecret(pass) // '_' may be part of the password itself
 	try, ok := g.limiter.Begin(ip, name)
 	if !ok {
 		g.metrics.authFail.Inc()
@@ -374,23 +373,34 @@ func (g *Gateway) authenticate(user, pass string, hasCreds bool, ip netip.Addr) 
 		try.Abandon()
 		return nil, g.credsUnavailable(err)
 	}
-	if !fresh && (u == nil || !subgate.EqualSecret(u.Password, secret)) {
+	settings, ok := provePassword(u, pass)
+	if !fresh && !ok {
 		// Maybe created or changed a moment ago: catch up (at most once a
 		// while per username) and look again. An answer the store just
 		// gave needs no catching up.
 		g.creds.catchUpOnMiss(g.log, "user", name)
 		u = g.creds.cached(name)
+		settings, ok = provePassword(u, pass)
 	}
-	if u == nil || !subgate.EqualSecret(u.Password, secret) {
+	if !ok {
 		try.Done(true)
 		return nil, g.authFailed("wrong username or password")
 	}
 	try.Done(false)
-	_, _, t, err := subgate.ParseProxyCredentials(user, pass)
+	t, err := subgate.ParseProxyTarget(user, settings)
 	if err != nil {
 		return nil, refuse(subgate.ReasonBadParameter, "%s", subgate.ErrorMessage(err))
 	}
-	return &principal{user: u, password: secret, target: t}, nil
+	return &principal{user: u, password: u.Password, target: t}, nil
+}
+
+// provePassword checks a proxy password against the sub-user u (nil when
+// not found) and returns the settings that follow it.
+func provePassword(u *subgate.SubUser, pass string) (settings string, ok bool) {
+	if u == nil {
+		return "", false
+	}
+	return subgate.MatchProxyPassword(u.Password, pass)
 }
 
 // credsUnavailable refuses a login the store had to answer and did not.

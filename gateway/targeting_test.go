@@ -277,3 +277,30 @@ func TestDefaultDialerRefusesPrivateTargets(t *testing.T) {
 		}
 	}
 }
+
+// A password stored before passwords holding "_word-" were refused still
+// proves itself, alone or with IPRoyal-style settings after it: the gateway
+// splits where the stored password ends, not at the first "_word-".
+func TestLegacyPasswordWithSettingsLikePart(t *testing.T) {
+	e := newEnv(t)
+	u := e.createUser("alice", map[subgate.Product]int64{subgate.ProductAny: gb}, nil)
+	legacy := "Summer_Sale-2024"
+	// Straight into the store: the service refuses such passwords today.
+	if _, err := e.store.UpdateSubUser(context.Background(), subgate.Scope(u.ResellerID), u.ID,
+		subgate.SubUserUpdate{Password: &legacy}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	e.restart()
+	for _, pass := range []string{legacy, legacy + "_country-us", legacy + "_session-abcd1234_lifetime-30m"} {
+		c, bad := e.connect("alice", pass, e.origin.addr)
+		if bad != nil {
+			t.Fatalf("%q refused: %d %s", pass, bad.StatusCode, bad.Header.Get("X-Subgate-Error"))
+		}
+		c.Close()
+	}
+	for _, pass := range []string{"Summer", "Summer_Sale-2025", legacy + "x"} {
+		if _, bad := e.connect("alice", pass, e.origin.addr); bad == nil || bad.Header.Get("X-Subgate-Error") != subgate.ReasonAuth {
+			t.Fatalf("%q: want %s, got %+v", pass, subgate.ReasonAuth, bad)
+		}
+	}
+}
