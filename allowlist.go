@@ -2,6 +2,7 @@ package subgate
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"slices"
 )
@@ -22,34 +23,71 @@ func ParseAllowIP(field, s string) (netip.Prefix, error) {
 // AddAllowIP adds one entry to a sub-user's client IP allow-list; an entry
 // already there is a conflict (field names it).
 func (s *Service) AddAllowIP(ctx context.Context, p Principal, ref, field string, prefix netip.Prefix) (*SubUser, error) {
-	u, err := s.SubUser(ctx, p, ref)
-	if err != nil {
-		return nil, err
-	}
-	if slices.Contains(u.AllowIPs, prefix) {
-		return nil, &Error{Code: ECONFLICT, Field: field, Message: field + " " + prefix.String() + " is already allowed"}
-	}
-	ips := append(slices.Clone(u.AllowIPs), prefix)
-	if err := validatePrefixes(ips); err != nil {
-		if e, ok := err.(*Error); ok && len(ips) <= 100 {
-			return nil, Invalidf(field, "%s", e.Message[len(e.Field)+1:])
+	return s.editAllowIPs(ctx, p, ref, func(cur []netip.Prefix) ([]netip.Prefix, error) {
+		if slices.Contains(cur, prefix) {
+			return nil, &Error{Code: ECONFLICT, Field: field, Message: field + " " + prefix.String() + " is already allowed"}
 		}
-		return nil, err
-	}
-	return s.UpdateSubUser(ctx, p, ref, SubUserUpdate{AllowIPs: &ips})
+		ips := append(slices.Clone(cur), prefix)
+		if err := validatePrefixes(ips); err != nil {
+			if e, ok := err.(*Error); ok && len(ips) <= 100 {
+				return nil, Invalidf(field, "%s", e.Message[len(e.Field)+1:])
+			}
+			return nil, err
+		}
+		return ips, nil
+	})
 }
 
 // RemoveAllowIP takes one entry off a sub-user's allow-list; an entry not
 // there is not found.
 func (s *Service) RemoveAllowIP(ctx context.Context, p Principal, ref string, prefix netip.Prefix) (*SubUser, error) {
-	u, err := s.SubUser(ctx, p, ref)
-	if err != nil {
-		return nil, err
+	return s.editAllowIPs(ctx, p, ref, func(cur []netip.Prefix) ([]netip.Prefix, error) {
+		i := slices.Index(cur, prefix)
+		if i < 0 {
+			return nil, NotFound("allow-list entry")
+		}
+		return slices.Delete(slices.Clone(cur), i, i+1), nil
+	})
+}
+
+// allowIPsEditTries bounds how often an entry edit is redone when another
+// edit of the same allow-list commits between its read and its write.
+const allowIPsEditTries = 8
+
+// editAllowIPs reads a sub-user's allow-list, applies edit and stores the
+// result only while the list is still what edit saw, redoing it otherwise:
+// two entries added at once both stay.
+func (s *Service) editAllowIPs(ctx context.Context, p Principal, ref string, edit func([]netip.Prefix) ([]netip.Prefix, error)) (*SubUser, error) {
+	for try := 1; ; try++ {
+		u, err := s.SubUser(ctx, p, ref)
+		if err != nil {
+			return nil, err
+		}
+		ips, err := edit(u.AllowIPs)
+		if err != nil {
+			return nil, err
+		}
+		was := u.AllowIPs
+		u, err = s.UpdateSubUser(ctx, p, ref, SubUserUpdate{AllowIPs: &ips, AllowIPsWas: &was})
+		if !isAllowIPsChanged(err) || try == allowIPsEditTries {
+			return u, err
+		}
 	}
-	i := slices.Index(u.AllowIPs, prefix)
-	if i < 0 {
-		return nil, NotFound("allow-list entry")
+}
+
+// errAllowIPsChanged is the refusal of an update whose AllowIPsWas is stale.
+const errAllowIPsChanged = "changed while this edit was made; try again"
+
+// CheckAllowIPsWas refuses an update whose AllowIPsWas no longer matches the
+// stored sub-user u; stores call it on the locked row.
+func CheckAllowIPsWas(u *SubUser, upd SubUserUpdate) error {
+	if upd.AllowIPsWas != nil && !slices.Equal(u.AllowIPs, *upd.AllowIPsWas) {
+		return &Error{Code: ECONFLICT, Field: "allow_ips", Message: "allow_ips " + errAllowIPsChanged}
 	}
-	ips := slices.Delete(slices.Clone(u.AllowIPs), i, i+1)
-	return s.UpdateSubUser(ctx, p, ref, SubUserUpdate{AllowIPs: &ips})
+	return nil
+}
+
+func isAllowIPsChanged(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == ECONFLICT && e.Field == "allow_ips" && e.Message == "allow_ips "+errAllowIPsChanged
 }

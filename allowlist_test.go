@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/subgate/subgate"
@@ -61,5 +62,39 @@ func TestAllowIPEntries(t *testing.T) {
 	}
 	if u, err = svc.RemoveAllowIP(ctx, p, ref, a); err != nil || !slices.Equal(u.AllowIPs, []netip.Prefix{b}) {
 		t.Fatalf("remove: %v %v", u.AllowIPs, err)
+	}
+}
+
+// Entries added at the same time all stay: each add redoes itself when
+// another committed between its read and its write.
+func TestAllowIPEntriesAddedAtOnce(t *testing.T) {
+	ctx := context.Background()
+	svc, r := newDashboardService(t)
+	p := subgate.Principal{ResellerID: r.ID}
+	u, err := svc.CreateSubUser(ctx, p, 0, subgate.SubUserCreate{Username: "alice"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := strconv.FormatInt(u.ID, 10)
+	const n = 6
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := svc.AddAllowIP(ctx, p, ref, "ip", netip.PrefixFrom(netip.AddrFrom4([4]byte{192, 0, 2, byte(i + 1)}), 32))
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if u, err = svc.SubUser(ctx, p, ref); err != nil || len(u.AllowIPs) != n {
+		t.Fatalf("after %d adds at once: %v, %v", n, u.AllowIPs, err)
 	}
 }

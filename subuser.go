@@ -390,6 +390,10 @@ type SubUserUpdate struct {
 	Limits            *Limits         `json:"limits,omitempty"`
 	ExpiresAt         **time.Time     `json:"-"` // set to a nil *time.Time to clear
 	AllowIPs          *[]netip.Prefix `json:"allow_ips,omitempty"`
+	// AllowIPsWas, when set, applies the update only while the stored
+	// allow-list is still exactly this (ECONFLICT otherwise), so an edit of
+	// one entry never undoes another made meanwhile.
+	AllowIPsWas *[]netip.Prefix `json:"-"`
 
 	// Filled by the service, not by callers.
 	DashboardPasswordHash *string `json:"-"`

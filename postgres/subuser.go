@@ -316,6 +316,9 @@ func (s *Store) UpdateSubUser(ctx context.Context, scope subgate.Scope, id int64
 		if err != nil {
 			return err
 		}
+		if err := subgate.CheckAllowIPsWas(u, upd); err != nil {
+			return err
+		}
 		args := append(args, dbTime(at), id)
 		sets := append(sets, fmt.Sprintf("updated_at = $%d", len(args)-1))
 		steps := append(switchFunding(u, upd.Funding, dbTime(at)), step{sql: `UPDATE subusers SET ` + strings.Join(sets, ", ") +

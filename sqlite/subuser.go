@@ -392,6 +392,9 @@ func (s *Store) UpdateSubUser(ctx context.Context, scope subgate.Scope, id int64
 		if err != nil {
 			return err
 		}
+		if err := subgate.CheckAllowIPsWas(u, upd); err != nil {
+			return err
+		}
 		if err := s.switchFunding(ctx, tx, u, upd.Funding); err != nil {
 			return err
 		}

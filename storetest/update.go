@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -11,6 +12,31 @@ import (
 func ptr[T any](v T) *T { return &v }
 
 var updateTests = []test{
+	// An allow-list edit made against a list that changed meanwhile is
+	// refused and changes nothing; one made against the stored list applies.
+	{"AllowIPsWas", func(t *testing.T, e *env) {
+		r := e.reseller(map[subgate.Product]int64{res: 100})
+		u := e.subUser(r.ID, nil)
+		a := []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}
+		b := []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24")}
+		var none []netip.Prefix
+		if _, err := e.s.UpdateSubUser(e.ctx, subgate.Scope(r.ID), u.ID, subgate.SubUserUpdate{AllowIPs: &a, AllowIPsWas: &none}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		_, err := e.s.UpdateSubUser(e.ctx, subgate.Scope(r.ID), u.ID, subgate.SubUserUpdate{AllowIPs: &b, AllowIPsWas: &none}, time.Now())
+		if subgate.ErrorCode(err) != subgate.ECONFLICT || subgate.ErrorField(err) != "allow_ips" {
+			t.Fatalf("stale AllowIPsWas: %v, want a conflict on allow_ips", err)
+		}
+		if got := e.get(u.ID).AllowIPs; !slices.Equal(got, a) {
+			t.Fatalf("allow_ips after a refused edit: %v, want %v", got, a)
+		}
+		if _, err := e.s.UpdateSubUser(e.ctx, subgate.Scope(r.ID), u.ID, subgate.SubUserUpdate{AllowIPs: &b, AllowIPsWas: &a}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if got := e.get(u.ID).AllowIPs; !slices.Equal(got, b) {
+			t.Fatalf("allow_ips: %v, want %v", got, b)
+		}
+	}},
 	{"EachField", func(t *testing.T, e *env) {
 		r := e.reseller(map[subgate.Product]int64{res: 100})
 		u := e.subUser(r.ID, map[subgate.Product]int64{res: 30})
