@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 	"slices"
+	"strings"
 )
 
 // ParseAllowIP reads one allow-list entry: an IP address (a prefix of its
@@ -30,7 +31,7 @@ func (s *Service) AddAllowIP(ctx context.Context, p Principal, ref, field string
 		ips := append(slices.Clone(cur), prefix)
 		if err := validatePrefixes(ips); err != nil {
 			if e, ok := err.(*Error); ok && len(ips) <= 100 {
-				return nil, Invalidf(field, "%s", e.Message[len(e.Field)+1:])
+				return nil, Invalidf(field, "%s", strings.TrimPrefix(e.Message, e.Field+" "))
 			}
 			return nil, err
 		}

@@ -29,13 +29,9 @@ func TestParseAllowIP(t *testing.T) {
 // removing one not there not found; none of them changes the list.
 func TestAllowIPEntries(t *testing.T) {
 	ctx := context.Background()
-	svc, r := newDashboardService(t)
-	p := subgate.Principal{ResellerID: r.ID}
-	u, err := svc.CreateSubUser(ctx, p, 0, subgate.SubUserCreate{Username: "alice"}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref := strconv.FormatInt(u.ID, 10)
+	svc, p, ref := allowListUser(t)
+	var u *subgate.SubUser
+	var err error
 	a, b := netip.MustParsePrefix("203.0.113.7/32"), netip.MustParsePrefix("198.51.100.0/24")
 	for _, prefix := range []netip.Prefix{a, b} {
 		if u, err = svc.AddAllowIP(ctx, p, ref, "ip", prefix); err != nil {
@@ -54,7 +50,7 @@ func TestAllowIPEntries(t *testing.T) {
 	if _, err := svc.RemoveAllowIP(ctx, p, ref, netip.MustParsePrefix("192.0.2.1/32")); subgate.ErrorCode(err) != subgate.ENOTFOUND {
 		t.Errorf("remove of an entry not there: %v", err)
 	}
-	if _, err := svc.AddAllowIP(ctx, subgate.Principal{ResellerID: r.ID + 1}, ref, "ip", netip.MustParsePrefix("192.0.2.1/32")); subgate.ErrorCode(err) != subgate.ENOTFOUND {
+	if _, err := svc.AddAllowIP(ctx, subgate.Principal{ResellerID: p.ResellerID + 1}, ref, "ip", netip.MustParsePrefix("192.0.2.1/32")); subgate.ErrorCode(err) != subgate.ENOTFOUND {
 		t.Errorf("another reseller's sub-user: %v", err)
 	}
 	if got, _ := svc.SubUser(ctx, p, ref); !slices.Equal(got.AllowIPs, []netip.Prefix{a, b}) {
@@ -69,13 +65,9 @@ func TestAllowIPEntries(t *testing.T) {
 // another committed between its read and its write.
 func TestAllowIPEntriesAddedAtOnce(t *testing.T) {
 	ctx := context.Background()
-	svc, r := newDashboardService(t)
-	p := subgate.Principal{ResellerID: r.ID}
-	u, err := svc.CreateSubUser(ctx, p, 0, subgate.SubUserCreate{Username: "alice"}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref := strconv.FormatInt(u.ID, 10)
+	svc, p, ref := allowListUser(t)
+	var u *subgate.SubUser
+	var err error
 	const n = 6
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
@@ -97,4 +89,17 @@ func TestAllowIPEntriesAddedAtOnce(t *testing.T) {
 	if u, err = svc.SubUser(ctx, p, ref); err != nil || len(u.AllowIPs) != n {
 		t.Fatalf("after %d adds at once: %v, %v", n, u.AllowIPs, err)
 	}
+}
+
+// allowListUser makes a sub-user with an empty allow-list and returns the
+// service, its reseller and its ref.
+func allowListUser(t *testing.T) (*subgate.Service, subgate.Principal, string) {
+	t.Helper()
+	svc, r := newDashboardService(t)
+	p := subgate.Principal{ResellerID: r.ID}
+	u, err := svc.CreateSubUser(context.Background(), p, 0, subgate.SubUserCreate{Username: "alice"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc, p, strconv.FormatInt(u.ID, 10)
 }
