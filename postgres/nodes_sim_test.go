@@ -4,15 +4,19 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net/url"
 	"os"
-	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/subgate/subgate"
+	"github.com/subgate/subgate/internal/pgtest"
 	"github.com/subgate/subgate/postgres"
 )
 
@@ -30,21 +34,58 @@ func simSetting(t *testing.T, name string, def int) int {
 	return n
 }
 
+// simNodeCounts reads SUBGATE_SIM_NODES: one node count, or several
+// separated by commas, run one after another on the same sub-users.
+func simNodeCounts(t *testing.T) []int {
+	v := os.Getenv("SUBGATE_SIM_NODES")
+	if v == "" {
+		return []int{3}
+	}
+	var counts []int
+	for f := range strings.SplitSeq(v, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			t.Fatalf("SUBGATE_SIM_NODES=%q: want node counts separated by commas", v)
+		}
+		counts = append(counts, n)
+	}
+	return counts
+}
+
+// simApp names the simulated nodes' connections on the server, so they can
+// be counted apart from everything else using it.
+const simApp = "subgate-sim"
+
+// withApp is u with the application name set.
+func withApp(t *testing.T, u, app string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := p.Query()
+	q.Set("application_name", app)
+	p.RawQuery = q.Encode()
+	return p.String()
+}
+
 // simNode is one gateway node's use of the store: it follows the change
 // feed as the gateway's credential cache does (LISTEN, then
 // SubUsersChanged after the highest Seq seen; a poll every 250 ms besides),
-// and meters traffic of its share of sub-users (leases, then a flush every
-// second).
+// logs in sub-users of its share through a bounded cache that reads the
+// store on a miss, and meters traffic (a lease per new connection, then a
+// flush every second).
 type simNode struct {
-	st       *postgres.Store
-	name     string
-	share    []int64
-	calls    atomic.Int64 // store calls made
-	seen     sync.Map     // note → time the node saw it
-	after    atomic.Int64
-	mu       sync.Mutex
-	flushes  []time.Duration
-	maxConns atomic.Int32
+	st      *postgres.Store
+	name    string
+	share   []int64
+	calls   atomic.Int64 // store calls made
+	seen    sync.Map     // note → time the node saw it
+	after   atomic.Int64
+	cache   map[int64]bool // the bounded credential cache: who is held
+	hits    int
+	logins  int
+	mu      sync.Mutex
+	flushes []time.Duration
 }
 
 // follow applies every change after the highest Seq seen until ctx ends.
@@ -86,11 +127,19 @@ func (n *simNode) follow(ctx context.Context, t *testing.T) {
 	}
 }
 
-// meter leases and flushes traffic of a tenth of the node's share every
-// second until ctx ends.
-func (n *simNode) meter(ctx context.Context, t *testing.T) {
+// simLoad is what every node does each second, whatever the number of
+// nodes: logins of its sub-users, of which active start a connection
+// (lease, then a flush of their usage).
+type simLoad struct {
+	logins, active, cacheSize int
+}
+
+// serve logs in and meters load.logins sub-users of the node's share every
+// second until ctx ends; load.active of them take a lease and are flushed.
+func (n *simNode) serve(ctx context.Context, t *testing.T, load simLoad, sim int) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	rng := rand.New(rand.NewPCG(uint64(sim), 11))
 	for batch := 0; ; batch++ {
 		select {
 		case <-ctx.Done():
@@ -99,8 +148,14 @@ func (n *simNode) meter(ctx context.Context, t *testing.T) {
 		}
 		now := time.Now()
 		b := subgate.UsageBatch{ID: fmt.Sprintf("%s-%d", n.name, batch), Node: n.name, Now: now, LeaseTTL: time.Minute}
-		for i := range max(1, len(n.share)/10) {
-			id := n.share[(batch*7+i)%len(n.share)]
+		for i := range load.logins {
+			id := n.share[rng.IntN(len(n.share))]
+			if !n.login(ctx, t, id, load.cacheSize, rng) {
+				return
+			}
+			if i >= load.active {
+				continue
+			}
 			n.calls.Add(1)
 			if _, err := n.st.AcquireLease(ctx, subgate.LeaseRequest{Node: n.name, SubUserID: id,
 				Product: subgate.ProductResidential, Want: 1 << 20, TTL: time.Minute, Now: now}); err != nil {
@@ -123,81 +178,231 @@ func (n *simNode) meter(ctx context.Context, t *testing.T) {
 		n.mu.Lock()
 		n.flushes = append(n.flushes, time.Since(start))
 		n.mu.Unlock()
-		n.maxConns.Store(max(n.maxConns.Load(), n.st.Pool().Stat().TotalConns()))
+	}
+}
+
+// login finds sub-user id in the node's cache or, on a miss, in the store
+// (as the gateway does by username), evicting a random entry when the cache
+// is full. It reports false when the run is over or the store failed.
+func (n *simNode) login(ctx context.Context, t *testing.T, id int64, size int, rng *rand.Rand) bool {
+	n.logins++
+	if n.cache[id] {
+		n.hits++
+		return true
+	}
+	n.calls.Add(1)
+	if _, err := n.st.SubUserByUsername(ctx, simUsername(id)); err != nil {
+		if ctx.Err() == nil {
+			t.Error(err)
+		}
+		return false
+	}
+	if len(n.cache) >= size {
+		skip := rng.IntN(len(n.cache))
+		for k := range n.cache {
+			if skip == 0 {
+				delete(n.cache, k)
+				break
+			}
+			skip--
+		}
+	}
+	n.cache[id] = true
+	return true
+}
+
+func simUsername(id int64) string { return fmt.Sprintf("sim_%d", id) }
+
+// seedSimUsers loads n active sub-users of reseller r, each with 1 TiB of
+// residential traffic, in a few statements: what creating them one by one
+// leaves behind, without the ledger.
+func seedSimUsers(t *testing.T, db *testDB, n int, r int64) {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, db.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	sealed, err := testCipher(t).Seal([]byte("sim-password"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := int64(n)
+	for _, st := range []struct {
+		sql  string
+		args []any
+	}{
+		{`INSERT INTO subusers (id, hash, reseller_id, username, password, status, created_at, updated_at, seq)
+			SELECT i, 'simhash' || i, $1, 'sim_' || i, $2, 'active', now(), now(), i FROM generate_series(1, $3::bigint) i`,
+			[]any{r, sealed, count}},
+		{`INSERT INTO totals (subuser_id, reseller_id, available)
+			SELECT i, $1, 1099511627776 FROM generate_series(1, $2::bigint) i`, []any{r, count}},
+		{`INSERT INTO balances (subuser_id, product, available)
+			SELECT i, 'res', 1099511627776 FROM generate_series(1, $1::bigint) i`, []any{count}},
+		{`INSERT INTO live_counts (reseller_id, stripe, n) VALUES ($1, 0, $2)`, []any{r, count}},
+	} {
+		if _, err := conn.Exec(ctx, st.sql, st.args...); err != nil {
+			t.Fatalf("seed: %v", err)
+		}
+	}
+	for _, q := range []string{
+		`SELECT setval('subusers_id_seq', (SELECT max(id) FROM subusers))`,
+		`SELECT setval('subuser_seq', (SELECT max(seq) FROM subusers))`,
+		`VACUUM ANALYZE subusers`, `VACUUM ANALYZE balances`, `VACUUM ANALYZE totals`,
+	} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatalf("seed: %v", err)
+		}
 	}
 }
 
 // TestManyNodesShareOneDatabase runs gateway nodes' store traffic against
 // one schema: each node has its own pool and LISTEN session, a share of the
-// sub-users and live metering, while an API node changes sub-users. Every
-// node must see every change; it reports store calls per second per node,
-// change propagation (commit to seen) and flush latency. Small by default;
-// SUBGATE_SIM_NODES, SUBGATE_SIM_SUBUSERS, SUBGATE_SIM_SECONDS,
-// SUBGATE_SIM_POOL and SUBGATE_SIM_CHANGES (per second) scale it.
+// sub-users it logs in (a bounded cache reads the store on a miss) and live
+// metering, while an API node changes sub-users. Every node must see every
+// change. For each node count it logs store calls per second per node,
+// PostgreSQL CPU, change propagation (commit to seen), flush latency and the
+// connections the nodes hold on the server.
+//
+// Small by default. SUBGATE_SIM_NODES (a count, or counts separated by
+// commas, e.g. 10,25,50), SUBGATE_SIM_SUBUSERS, SUBGATE_SIM_SECONDS,
+// SUBGATE_SIM_POOL (per node), SUBGATE_SIM_CHANGES (per second),
+// SUBGATE_SIM_LOGINS and SUBGATE_SIM_ACTIVE (per node per second) and
+// SUBGATE_SIM_CACHE (sub-users a node's cache holds) scale it.
+// SUBGATE_SIM_PGBOUNCER=/path/to/pgbouncer puts the pooled connections
+// behind a PgBouncer in transaction mode of SUBGATE_SIM_PGBOUNCER_POOL
+// server connections, the LISTEN sessions direct.
 func TestManyNodesShareOneDatabase(t *testing.T) {
-	nodes := simSetting(t, "SUBGATE_SIM_NODES", 3)
+	counts := simNodeCounts(t)
 	users := simSetting(t, "SUBGATE_SIM_SUBUSERS", 60)
 	seconds := simSetting(t, "SUBGATE_SIM_SECONDS", 3)
 	poolSize := simSetting(t, "SUBGATE_SIM_POOL", 2)
 	rate := simSetting(t, "SUBGATE_SIM_CHANGES", 20)
+	load := simLoad{
+		logins:    simSetting(t, "SUBGATE_SIM_LOGINS", 20),
+		active:    simSetting(t, "SUBGATE_SIM_ACTIVE", 10),
+		cacheSize: simSetting(t, "SUBGATE_SIM_CACHE", 1000),
+	}
+	bouncer := os.Getenv("SUBGATE_SIM_PGBOUNCER")
+	bouncerPool := simSetting(t, "SUBGATE_SIM_PGBOUNCER_POOL", 12)
+
 	db := newTestDB(t)
-	api := db.open(t)
 	ctx := context.Background()
+	seeder, err := postgres.Open(ctx, db.url, testCipher(t))
+	if err != nil {
+		t.Fatal(err)
+	}
 	r := &subgate.Reseller{Name: "sim"}
-	if err := api.CreateReseller(ctx, r); err != nil {
+	err = seeder.CreateReseller(ctx, r)
+	seeder.Close()
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := api.CreditPool(ctx, subgate.PoolCredit{ResellerID: r.ID, Product: subgate.ProductResidential, Bytes: subgate.MaxBytes}); err != nil {
+	began := time.Now()
+	seedSimUsers(t, db, users, r.ID)
+	t.Logf("seeded %d sub-users in %v", users, time.Since(began).Round(time.Millisecond))
+
+	pooled, mode := db.url, "direct"
+	var bouncerPid int
+	if bouncer != "" {
+		pb := pgtest.StartPgBouncer(t, bouncer, db.schema, bouncerPool)
+		pooled, bouncerPid = pb.URL, pb.Pid
+		mode = fmt.Sprintf("behind PgBouncer (%d server connections)", bouncerPool)
+	}
+	session := withApp(t, db.url, simApp+"-listen")
+	pooled = withApp(t, pooled, simApp)
+	api, err := postgres.OpenWith(ctx, pooled, testCipher(t), postgres.Options{PoolSize: 2, SessionURL: session})
+	if err != nil {
 		t.Fatal(err)
 	}
-	ids := make([]int64, users)
-	for i := range ids {
-		u := newSubUser(r.ID, fmt.Sprintf("sim_%d", i))
-		if err := api.CreateSubUser(ctx, u, map[subgate.Product]int64{subgate.ProductResidential: 1 << 40}, ""); err != nil {
-			t.Fatal(err)
-		}
-		ids[i] = u.ID
+	defer api.Close()
+	for phase, nodes := range counts {
+		runSimPhase(t, simPhase{db: db, api: api, pooled: pooled, session: session, mode: mode, bouncerPid: bouncerPid,
+			phase: phase, nodes: nodes, users: users, poolSize: poolSize, rate: rate, load: load,
+			seconds: seconds})
 	}
-	sim := make([]*simNode, nodes)
+}
+
+// simPhase is one run of the simulation with a number of nodes.
+type simPhase struct {
+	db                      *testDB
+	api                     *postgres.Store
+	pooled, session, mode   string
+	bouncerPid              int
+	phase, nodes, users     int
+	poolSize, rate, seconds int
+	load                    simLoad
+}
+
+func runSimPhase(t *testing.T, p simPhase) {
+	ctx := context.Background()
+	start, err := p.api.SubUsersSeq(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim := make([]*simNode, p.nodes)
 	for i := range sim {
-		st, err := postgres.OpenWith(ctx, db.url, testCipher(t), postgres.Options{PoolSize: poolSize})
+		st, err := postgres.OpenWith(ctx, p.pooled, testCipher(t), postgres.Options{PoolSize: p.poolSize, SessionURL: p.session})
 		if err != nil {
 			t.Fatalf("node %d: %v", i, err)
 		}
-		t.Cleanup(func() { st.Close() })
-		sim[i] = &simNode{st: st, name: fmt.Sprintf("node%d", i)}
+		defer st.Close()
+		sim[i] = &simNode{st: st, name: fmt.Sprintf("p%d-node%d", p.phase, i), cache: map[int64]bool{}}
+		sim[i].after.Store(start) // a node starts from where the feed stands
 	}
-	for i, id := range ids {
-		sim[i%nodes].share = append(sim[i%nodes].share, id)
+	for id := int64(1); id <= int64(p.users); id++ {
+		n := sim[int(id)%p.nodes]
+		n.share = append(n.share, id)
 	}
 
 	runCtx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	for _, n := range sim {
+	for i, n := range sim {
 		wg.Go(func() { n.follow(runCtx, t) })
-		wg.Go(func() { n.meter(runCtx, t) })
+		wg.Go(func() { n.serve(runCtx, t, p.load, p.phase*1000+i) })
 	}
-	time.Sleep(time.Second) // the nodes' LISTEN sessions connect
+	time.Sleep(2 * time.Second) // the nodes' LISTEN sessions connect, their caches warm
+	conns := &simConns{}
+	wg.Go(func() { conns.sample(runCtx, t) })
+	cpu0, bcpu0 := postgresCPU(), processCPU(p.bouncerPid)
+	xact0 := serverTransactions(t, p.db)
+	calls0 := make([]int64, len(sim))
+	for i, n := range sim {
+		calls0[i] = n.calls.Load()
+		n.mu.Lock()
+		n.flushes = nil
+		n.mu.Unlock()
+	}
 	committed := map[string]time.Time{}
+	changed := map[int64]bool{}
 	began := time.Now()
-	for k := 0; time.Since(began) < time.Duration(seconds)*time.Second; k++ {
-		note := fmt.Sprintf("change %d", k)
-		if _, err := api.UpdateSubUser(ctx, 0, ids[rand.IntN(len(ids))], subgate.SubUserUpdate{Note: &note}, time.Now()); err != nil {
+	rng := rand.New(rand.NewPCG(uint64(p.phase), 3))
+	for k := 0; time.Since(began) < time.Duration(p.seconds)*time.Second; k++ {
+		note := fmt.Sprintf("phase %d change %d", p.phase, k)
+		id := 1 + rng.Int64N(int64(p.users))
+		if _, err := p.api.UpdateSubUser(ctx, 0, id, subgate.SubUserUpdate{Note: &note}, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		committed[note] = time.Now()
-		time.Sleep(time.Until(began.Add(time.Duration(k+1) * time.Second / time.Duration(rate))))
+		changed[id] = true
+		time.Sleep(time.Until(began.Add(time.Duration(k+1) * time.Second / time.Duration(p.rate))))
 	}
 	elapsed := time.Since(began)
+	cpu1, bcpu1 := postgresCPU(), processCPU(p.bouncerPid)
+	xact1 := serverTransactions(t, p.db)
+	var calls int64
+	for i, n := range sim {
+		calls += n.calls.Load() - calls0[i]
+	}
 	// A change may be overwritten by a later one on the same sub-user
 	// before a node reads it; the latest of each sub-user must arrive.
 	latest := map[string]bool{}
-	for _, id := range ids {
-		u, err := api.SubUser(ctx, 0, fmt.Sprint(id))
+	for id := range changed {
+		u, err := p.api.SubUser(ctx, 0, fmt.Sprint(id))
 		if err != nil {
 			t.Fatal(err)
 		}
-		latest[u.Note] = u.Note != ""
+		latest[u.Note] = true
 	}
 	deadline := time.Now().Add(60 * time.Second)
 	var lags []time.Duration
@@ -219,24 +424,20 @@ func TestManyNodesShareOneDatabase(t *testing.T) {
 	wg.Wait()
 
 	var flushes []time.Duration
-	var calls int64
-	var conns int32
+	var logins, hits int
 	for _, n := range sim {
 		flushes = append(flushes, n.flushes...)
-		calls += n.calls.Load()
-		conns = max(conns, n.maxConns.Load())
+		logins += n.logins
+		hits += n.hits
 	}
-	t.Logf("%d nodes, %d sub-users, %d changes in %v: %.1f store calls/s per node, at most %d pooled + 1 listening connections per node",
-		nodes, users, len(committed), elapsed.Round(time.Millisecond), float64(calls)/float64(nodes)/elapsed.Seconds(), conns)
-	t.Logf("change propagation p50 %v p99 %v (%d deliveries); flush p50 %v p99 %v (%d flushes)",
+	secs := elapsed.Seconds()
+	t.Logf("%d nodes %s, pool %d + 1 listening per node, %d sub-users, %d changes in %v",
+		p.nodes, p.mode, p.poolSize, p.users, len(committed), elapsed.Round(time.Millisecond))
+	t.Logf("  store calls/s per node %.1f (logins %d/s with %.0f%% cache hits, %d leases/s, 1 flush/s, change feed); server transactions/s %.0f (whole database)",
+		float64(calls)/float64(p.nodes)/secs, p.load.logins, 100*float64(hits)/float64(max(1, logins)), p.load.active, float64(xact1-xact0)/secs)
+	t.Logf("  PostgreSQL CPU %s; PgBouncer CPU %s", cpuCores(cpu0, cpu1, secs, p.nodes), cpuCores(bcpu0, bcpu1, secs, p.nodes))
+	t.Logf("  change propagation p50 %v p99 %v (%d deliveries); flush p50 %v p99 %v (%d flushes)",
 		percentile(lags, 50), percentile(lags, 99), len(lags), percentile(flushes, 50), percentile(flushes, 99), len(flushes))
-}
-
-func percentile(ds []time.Duration, p int) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return s[min(len(s)-1, len(s)*p/100)].Round(100 * time.Microsecond)
+	t.Logf("  server connections: the installation's (nodes and API) at most %d, of which %d listening; the whole server's at most %d",
+		conns.nodes.Load(), conns.listening.Load(), conns.all.Load())
 }
