@@ -70,7 +70,8 @@ func withApp(t *testing.T, u, app string) string {
 
 // simNode is one gateway node's use of the store: it follows the change
 // feed as the gateway's credential cache does (LISTEN, then
-// SubUsersChanged after the highest Seq seen; a poll every 250 ms besides),
+// SubUsersChanged after the highest Seq seen; a poll every 5 s besides, the
+// gateway's ChangePollInterval while the feed delivers),
 // logs in sub-users of its share through a bounded cache that reads the
 // store on a miss, and meters traffic (a lease per new connection, then a
 // flush every second).
@@ -97,7 +98,7 @@ func (n *simNode) follow(ctx context.Context, t *testing.T) {
 		default:
 		}
 	})
-	tick := time.NewTicker(250 * time.Millisecond)
+	tick := time.NewTicker(5 * time.Second)
 	defer tick.Stop()
 	for {
 		for {
@@ -373,20 +374,8 @@ func runSimPhase(t *testing.T, p simPhase) {
 		n.flushes = nil
 		n.mu.Unlock()
 	}
-	committed := map[string]time.Time{}
-	changed := map[int64]bool{}
 	began := time.Now()
-	rng := rand.New(rand.NewPCG(uint64(p.phase), 3))
-	for k := 0; time.Since(began) < time.Duration(p.seconds)*time.Second; k++ {
-		note := fmt.Sprintf("phase %d change %d", p.phase, k)
-		id := 1 + rng.Int64N(int64(p.users))
-		if _, err := p.api.UpdateSubUser(ctx, 0, id, subgate.SubUserUpdate{Note: &note}, time.Now()); err != nil {
-			t.Fatal(err)
-		}
-		committed[note] = time.Now()
-		changed[id] = true
-		time.Sleep(time.Until(began.Add(time.Duration(k+1) * time.Second / time.Duration(p.rate))))
-	}
+	committed, changed := simChanges(t, p)
 	elapsed := time.Since(began)
 	cpu1, bcpu1 := postgresCPU(), processCPU(p.bouncerPid)
 	xact1 := serverTransactions(t, p.db)
@@ -397,7 +386,7 @@ func runSimPhase(t *testing.T, p simPhase) {
 	// A change may be overwritten by a later one on the same sub-user
 	// before a node reads it; the latest of each sub-user must arrive.
 	latest := map[string]bool{}
-	for id := range changed {
+	for _, id := range changed {
 		u, err := p.api.SubUser(ctx, 0, fmt.Sprint(id))
 		if err != nil {
 			t.Fatal(err)
@@ -440,4 +429,36 @@ func runSimPhase(t *testing.T, p simPhase) {
 		percentile(lags, 50), percentile(lags, 99), len(lags), percentile(flushes, 50), percentile(flushes, 99), len(flushes))
 	t.Logf("  server connections: the installation's (nodes and API) at most %d, of which %d listening; the whole server's at most %d",
 		conns.nodes.Load(), conns.listening.Load(), conns.all.Load())
+}
+
+// simChanges makes p.rate note changes a second for p.seconds through the
+// API node, a few at a time so that a slow one does not hold up the rest,
+// and returns when each note committed and which sub-users changed.
+func simChanges(t *testing.T, p simPhase) (committed map[string]time.Time, changed []int64) {
+	const inFlight = 4
+	committed = map[string]time.Time{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, inFlight)
+	rng := rand.New(rand.NewPCG(uint64(p.phase), 3))
+	began := time.Now()
+	for k := 0; time.Since(began) < time.Duration(p.seconds)*time.Second; k++ {
+		note := fmt.Sprintf("phase %d change %d", p.phase, k)
+		id := 1 + rng.Int64N(int64(p.users))
+		changed = append(changed, id)
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			if _, err := p.api.UpdateSubUser(context.Background(), 0, id, subgate.SubUserUpdate{Note: &note}, time.Now()); err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			committed[note] = time.Now()
+			mu.Unlock()
+		})
+		time.Sleep(time.Until(began.Add(time.Duration(k+1) * time.Second / time.Duration(p.rate))))
+	}
+	wg.Wait()
+	return committed, changed
 }
