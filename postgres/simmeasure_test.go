@@ -57,20 +57,6 @@ func (c *simConns) sample(ctx context.Context, t *testing.T) {
 	}
 }
 
-// serverTransactions is how many transactions the test database has
-// committed or rolled back, by everyone.
-func serverTransactions(t *testing.T, db *testDB) int64 {
-	var n int64
-	if _, err := db.admin.Exec(context.Background(), `SELECT pg_stat_clear_snapshot()`); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.admin.QueryRow(context.Background(), `SELECT xact_commit + xact_rollback FROM pg_stat_database
-		WHERE datname = current_database()`).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
 // cpuTicks is the CPU time (user + system, in clock ticks) of processes by pid.
 type cpuTicks map[int]int64
 
