@@ -278,10 +278,10 @@ func TestManyNodesShareOneDatabase(t *testing.T) {
 	users := simSetting(t, "SUBGATE_SIM_SUBUSERS", 60)
 	seconds := simSetting(t, "SUBGATE_SIM_SECONDS", 3)
 	poolSize := simSetting(t, "SUBGATE_SIM_POOL", 2)
-	rate := simSetting(t, "SUBGATE_SIM_CHANGES", 20)
+	rate := simSetting(t, "SUBGATE_SIM_CHANGES", 10)
 	load := simLoad{
-		logins:    simSetting(t, "SUBGATE_SIM_LOGINS", 20),
-		active:    simSetting(t, "SUBGATE_SIM_ACTIVE", 10),
+		logins:    simSetting(t, "SUBGATE_SIM_LOGINS", 5),
+		active:    simSetting(t, "SUBGATE_SIM_ACTIVE", 2),
 		cacheSize: simSetting(t, "SUBGATE_SIM_CACHE", 1000),
 	}
 	bouncer := os.Getenv("SUBGATE_SIM_PGBOUNCER")

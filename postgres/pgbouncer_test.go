@@ -37,7 +37,9 @@ func TestContractBehindPgBouncer(t *testing.T) {
 	if binary == "" {
 		t.Skip("set SUBGATE_TEST_PGBOUNCER to a PgBouncer binary to run the store suite behind it")
 	}
-	storetest.Run(t, func(t *testing.T) subgate.Store { return openBehindPgBouncer(t, binary) })
+	open := func(t *testing.T) subgate.Store { return openBehindPgBouncer(t, binary) }
+	storetest.Run(t, open)
+	storetest.RunExtra(t, open)
 	t.Run("ChangesHeard", func(t *testing.T) {
 		st := openBehindPgBouncer(t, binary)
 		f := newFixture(t, st, 1000, 0)
