@@ -31,7 +31,7 @@ func openBehindPgBouncer(t testing.TB, binary string) *postgres.Store {
 // connections behind PgBouncer in transaction mode: nothing may rely on
 // session state of a pooled connection (named prepared statements, SET,
 // session advisory locks, LISTEN). It needs a PgBouncer binary
-// (SUBGATE_TEST_PGBOUNCER=/usr/sbin/pgbouncer) and says so otherwise.
+// (SUBGATE_TEST_PGBOUNCER names its binary) and says so otherwise.
 func TestContractBehindPgBouncer(t *testing.T) {
 	binary := pgtest.BouncerBinary()
 	if binary == "" {
