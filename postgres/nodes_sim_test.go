@@ -4,69 +4,16 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"net/url"
 	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/subgate/subgate"
 	"github.com/subgate/subgate/internal/pgtest"
 	"github.com/subgate/subgate/postgres"
 )
-
-// simSetting reads a whole-number setting of the nodes simulation from the
-// environment.
-func simSetting(t *testing.T, name string, def int) int {
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n <= 0 {
-		t.Fatalf("%s=%q: want a positive whole number", name, v)
-	}
-	return n
-}
-
-// simNodeCounts reads SUBGATE_SIM_NODES: one node count, or several
-// separated by commas, run one after another on the same sub-users.
-func simNodeCounts(t *testing.T) []int {
-	v := os.Getenv("SUBGATE_SIM_NODES")
-	if v == "" {
-		return []int{3}
-	}
-	var counts []int
-	for f := range strings.SplitSeq(v, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n <= 0 {
-			t.Fatalf("SUBGATE_SIM_NODES=%q: want node counts separated by commas", v)
-		}
-		counts = append(counts, n)
-	}
-	return counts
-}
-
-// simApp names the simulated nodes' connections on the server, so they can
-// be counted apart from everything else using it.
-const simApp = "subgate-sim"
-
-// withApp is u with the application name set.
-func withApp(t *testing.T, u, app string) string {
-	p, err := url.Parse(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := p.Query()
-	q.Set("application_name", app)
-	p.RawQuery = q.Encode()
-	return p.String()
-}
 
 // simNode is one gateway node's use of the store: it follows the change
 // feed as the gateway's credential cache does (LISTEN, then
@@ -192,7 +139,7 @@ func (n *simNode) login(ctx context.Context, t *testing.T, id int64, size int, r
 		return true
 	}
 	n.calls.Add(1)
-	if _, err := n.st.SubUserByUsername(ctx, simUsername(id)); err != nil {
+	if _, err := n.st.SubUserByUsername(ctx, pgtest.SimUsername(id)); err != nil {
 		if ctx.Err() == nil {
 			t.Error(err)
 		}
@@ -212,51 +159,6 @@ func (n *simNode) login(ctx context.Context, t *testing.T, id int64, size int, r
 	return true
 }
 
-func simUsername(id int64) string { return fmt.Sprintf("sim_%d", id) }
-
-// seedSimUsers loads n active sub-users of reseller r, each with 1 TiB of
-// residential traffic, in a few statements: what creating them one by one
-// leaves behind, without the ledger.
-func seedSimUsers(t *testing.T, db *testDB, n int, r int64) {
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, db.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	sealed, err := testCipher(t).Seal([]byte("sim-password"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	count := int64(n)
-	for _, st := range []struct {
-		sql  string
-		args []any
-	}{
-		{`INSERT INTO subusers (id, hash, reseller_id, username, password, status, created_at, updated_at, seq)
-			SELECT i, 'simhash' || i, $1, 'sim_' || i, $2, 'active', now(), now(), i FROM generate_series(1, $3::bigint) i`,
-			[]any{r, sealed, count}},
-		{`INSERT INTO totals (subuser_id, reseller_id, available)
-			SELECT i, $1, 1099511627776 FROM generate_series(1, $2::bigint) i`, []any{r, count}},
-		{`INSERT INTO balances (subuser_id, product, available)
-			SELECT i, 'res', 1099511627776 FROM generate_series(1, $1::bigint) i`, []any{count}},
-		{`INSERT INTO live_counts (reseller_id, stripe, n) VALUES ($1, 0, $2)`, []any{r, count}},
-	} {
-		if _, err := conn.Exec(ctx, st.sql, st.args...); err != nil {
-			t.Fatalf("seed: %v", err)
-		}
-	}
-	for _, q := range []string{
-		`SELECT setval('subusers_id_seq', (SELECT max(id) FROM subusers))`,
-		`SELECT setval('subuser_seq', (SELECT max(seq) FROM subusers))`,
-		`VACUUM ANALYZE subusers`, `VACUUM ANALYZE balances`, `VACUUM ANALYZE totals`,
-	} {
-		if _, err := conn.Exec(ctx, q); err != nil {
-			t.Fatalf("seed: %v", err)
-		}
-	}
-}
-
 // TestManyNodesShareOneDatabase runs gateway nodes' store traffic against
 // one schema: each node has its own pool and LISTEN session, a share of the
 // sub-users it logs in (a bounded cache reads the store on a miss) and live
@@ -274,18 +176,18 @@ func seedSimUsers(t *testing.T, db *testDB, n int, r int64) {
 // behind a PgBouncer in transaction mode of SUBGATE_SIM_PGBOUNCER_POOL
 // server connections, the LISTEN sessions direct.
 func TestManyNodesShareOneDatabase(t *testing.T) {
-	counts := simNodeCounts(t)
-	users := simSetting(t, "SUBGATE_SIM_SUBUSERS", 60)
-	seconds := simSetting(t, "SUBGATE_SIM_SECONDS", 3)
-	poolSize := simSetting(t, "SUBGATE_SIM_POOL", 2)
-	rate := simSetting(t, "SUBGATE_SIM_CHANGES", 10)
+	counts := pgtest.SimNodeCounts(t, 3)
+	users := pgtest.SimSetting(t, "SUBGATE_SIM_SUBUSERS", 60)
+	seconds := pgtest.SimSetting(t, "SUBGATE_SIM_SECONDS", 3)
+	poolSize := pgtest.SimSetting(t, "SUBGATE_SIM_POOL", 2)
+	rate := pgtest.SimSetting(t, "SUBGATE_SIM_CHANGES", 10)
 	load := simLoad{
-		logins:    simSetting(t, "SUBGATE_SIM_LOGINS", 5),
-		active:    simSetting(t, "SUBGATE_SIM_ACTIVE", 2),
-		cacheSize: simSetting(t, "SUBGATE_SIM_CACHE", 1000),
+		logins:    pgtest.SimSetting(t, "SUBGATE_SIM_LOGINS", 5),
+		active:    pgtest.SimSetting(t, "SUBGATE_SIM_ACTIVE", 2),
+		cacheSize: pgtest.SimSetting(t, "SUBGATE_SIM_CACHE", 1000),
 	}
 	bouncer := os.Getenv("SUBGATE_SIM_PGBOUNCER")
-	bouncerPool := simSetting(t, "SUBGATE_SIM_PGBOUNCER_POOL", 12)
+	bouncerPool := pgtest.SimSetting(t, "SUBGATE_SIM_PGBOUNCER_POOL", 12)
 
 	db := newTestDB(t)
 	ctx := context.Background()
@@ -300,7 +202,11 @@ func TestManyNodesShareOneDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	began := time.Now()
-	seedSimUsers(t, db, users, r.ID)
+	sealed, err := testCipher(t).Seal([]byte("sim-password"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pgtest.SeedSubUsers(t, db.url, users, r.ID, sealed)
 	t.Logf("seeded %d sub-users in %v", users, time.Since(began).Round(time.Millisecond))
 
 	pooled, mode := db.url, "direct"
@@ -310,8 +216,8 @@ func TestManyNodesShareOneDatabase(t *testing.T) {
 		pooled, bouncerPid = pb.URL, pb.Pid
 		mode = fmt.Sprintf("behind PgBouncer (%d server connections)", bouncerPool)
 	}
-	session := withApp(t, db.url, simApp+"-listen")
-	pooled = withApp(t, pooled, simApp)
+	session := pgtest.WithApp(t, db.url, pgtest.SimApp+"-listen")
+	pooled = pgtest.WithApp(t, pooled, pgtest.SimApp)
 	api, err := postgres.OpenWith(ctx, pooled, testCipher(t), postgres.Options{PoolSize: 2, SessionURL: session})
 	if err != nil {
 		t.Fatal(err)
@@ -362,9 +268,9 @@ func runSimPhase(t *testing.T, p simPhase) {
 		wg.Go(func() { n.serve(runCtx, t, p.load, p.phase*1000+i) })
 	}
 	time.Sleep(2 * time.Second) // the nodes' LISTEN sessions connect, their caches warm
-	conns := &simConns{}
-	wg.Go(func() { conns.sample(runCtx, t) })
-	cpu0, bcpu0 := postgresCPU(), processCPU(p.bouncerPid)
+	conns := &pgtest.Conns{}
+	wg.Go(func() { conns.Sample(runCtx, t) })
+	cpu0, bcpu0 := pgtest.ServerCPU(), pgtest.ProcessCPU(p.bouncerPid)
 	calls0 := make([]int64, len(sim))
 	for i, n := range sim {
 		calls0[i] = n.calls.Load()
@@ -375,7 +281,7 @@ func runSimPhase(t *testing.T, p simPhase) {
 	began := time.Now()
 	committed, changed := simChanges(t, p)
 	elapsed := time.Since(began)
-	cpu1, bcpu1 := postgresCPU(), processCPU(p.bouncerPid)
+	cpu1, bcpu1 := pgtest.ServerCPU(), pgtest.ProcessCPU(p.bouncerPid)
 	var calls int64
 	for i, n := range sim {
 		calls += n.calls.Load() - calls0[i]
@@ -421,11 +327,11 @@ func runSimPhase(t *testing.T, p simPhase) {
 		p.nodes, p.mode, p.poolSize, p.users, len(committed), elapsed.Round(time.Millisecond))
 	t.Logf("  store calls/s per node %.1f (logins %d/s with %.0f%% cache hits, %d leases/s, 1 flush/s, change feed)",
 		float64(calls)/float64(p.nodes)/secs, p.load.logins, 100*float64(hits)/float64(max(1, logins)), p.load.active)
-	t.Logf("  PostgreSQL CPU %s; PgBouncer CPU %s", cpuCores(cpu0, cpu1, secs, p.nodes), cpuCores(bcpu0, bcpu1, secs, p.nodes))
+	t.Logf("  PostgreSQL CPU %s; PgBouncer CPU %s", pgtest.Cores(cpu0, cpu1, secs, p.nodes), pgtest.Cores(bcpu0, bcpu1, secs, p.nodes))
 	t.Logf("  change propagation p50 %v p99 %v (%d deliveries); flush p50 %v p99 %v (%d flushes)",
-		percentile(lags, 50), percentile(lags, 99), len(lags), percentile(flushes, 50), percentile(flushes, 99), len(flushes))
+		pgtest.Percentile(lags, 50), pgtest.Percentile(lags, 99), len(lags), pgtest.Percentile(flushes, 50), pgtest.Percentile(flushes, 99), len(flushes))
 	t.Logf("  server connections: the installation's (nodes and API) at most %d, of which %d listening; the whole server's at most %d",
-		conns.nodes.Load(), conns.listening.Load(), conns.all.Load())
+		conns.Installation.Load(), conns.Listening.Load(), conns.All.Load())
 }
 
 // simChanges makes p.rate note changes a second for p.seconds through the
