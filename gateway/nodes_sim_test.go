@@ -303,6 +303,7 @@ func runGatewayPhase(t *testing.T, cfg simGatewayConfig, phase, nodes int) {
 	conns := &pgtest.Conns{}
 	wg.Go(func() { conns.Sample(runCtx, t) })
 	cpu0, bcpu0 := pgtest.ServerCPU(), pgtest.ProcessCPU(cfg.bouncerPid)
+	self0 := pgtest.ProcessCPU(os.Getpid())
 	calls0, opened0 := make([]int64, len(sim)), make([]int64, len(sim))
 	for i, n := range sim {
 		calls0[i], opened0[i] = n.store.calls.Load(), n.opened.Load()
@@ -314,6 +315,7 @@ func runGatewayPhase(t *testing.T, cfg simGatewayConfig, phase, nodes int) {
 	committed := simGatewayChanges(t, cfg, phase)
 	elapsed := time.Since(began)
 	cpu1, bcpu1 := pgtest.ServerCPU(), pgtest.ProcessCPU(cfg.bouncerPid)
+	self1 := pgtest.ProcessCPU(os.Getpid())
 	var calls, tunnels int64
 	for i, n := range sim {
 		calls += n.store.calls.Load() - calls0[i]
@@ -356,7 +358,8 @@ func runGatewayPhase(t *testing.T, cfg simGatewayConfig, phase, nodes int) {
 		nodes, cfg.mode, cfg.poolSize, cfg.users, cfg.cache, len(committed), elapsed.Round(time.Millisecond))
 	t.Logf("  store requests/s per node %.1f; tunnels/s per node %.1f of %d asked (in all %d opened, %d refused, %d failed)",
 		float64(calls)/float64(nodes)/secs, float64(tunnels)/float64(nodes)/secs, cfg.logins, opened, refused, failed)
-	t.Logf("  PostgreSQL CPU %s; PgBouncer CPU %s", pgtest.Cores(cpu0, cpu1, secs, nodes), pgtest.Cores(bcpu0, bcpu1, secs, nodes))
+	t.Logf("  PostgreSQL CPU %s; PgBouncer CPU %s; the nodes (this process) %s", pgtest.Cores(cpu0, cpu1, secs, nodes),
+		pgtest.Cores(bcpu0, bcpu1, secs, nodes), pgtest.Cores(self0, self1, secs, nodes))
 	t.Logf("  change propagation p50 %v p99 %v (%d deliveries); flush p50 %v p99 %v (%d flushes)",
 		pgtest.Percentile(lags, 50), pgtest.Percentile(lags, 99), len(lags),
 		pgtest.Percentile(flushes, 50), pgtest.Percentile(flushes, 99), len(flushes))

@@ -271,6 +271,7 @@ func runSimPhase(t *testing.T, p simPhase) {
 	conns := &pgtest.Conns{}
 	wg.Go(func() { conns.Sample(runCtx, t) })
 	cpu0, bcpu0 := pgtest.ServerCPU(), pgtest.ProcessCPU(p.bouncerPid)
+	self0 := pgtest.ProcessCPU(os.Getpid())
 	calls0 := make([]int64, len(sim))
 	for i, n := range sim {
 		calls0[i] = n.calls.Load()
@@ -282,6 +283,7 @@ func runSimPhase(t *testing.T, p simPhase) {
 	committed, changed := simChanges(t, p)
 	elapsed := time.Since(began)
 	cpu1, bcpu1 := pgtest.ServerCPU(), pgtest.ProcessCPU(p.bouncerPid)
+	self1 := pgtest.ProcessCPU(os.Getpid())
 	var calls int64
 	for i, n := range sim {
 		calls += n.calls.Load() - calls0[i]
@@ -327,7 +329,8 @@ func runSimPhase(t *testing.T, p simPhase) {
 		p.nodes, p.mode, p.poolSize, p.users, len(committed), elapsed.Round(time.Millisecond))
 	t.Logf("  store calls/s per node %.1f (logins %d/s with %.0f%% cache hits, %d leases/s, 1 flush/s, change feed)",
 		float64(calls)/float64(p.nodes)/secs, p.load.logins, 100*float64(hits)/float64(max(1, logins)), p.load.active)
-	t.Logf("  PostgreSQL CPU %s; PgBouncer CPU %s", pgtest.Cores(cpu0, cpu1, secs, p.nodes), pgtest.Cores(bcpu0, bcpu1, secs, p.nodes))
+	t.Logf("  PostgreSQL CPU %s; PgBouncer CPU %s; the nodes (this process) %s", pgtest.Cores(cpu0, cpu1, secs, p.nodes),
+		pgtest.Cores(bcpu0, bcpu1, secs, p.nodes), pgtest.Cores(self0, self1, secs, p.nodes))
 	t.Logf("  change propagation p50 %v p99 %v (%d deliveries); flush p50 %v p99 %v (%d flushes)",
 		pgtest.Percentile(lags, 50), pgtest.Percentile(lags, 99), len(lags), pgtest.Percentile(flushes, 50), pgtest.Percentile(flushes, 99), len(flushes))
 	t.Logf("  server connections: the installation's (nodes and API) at most %d, of which %d listening; the whole server's at most %d",
