@@ -339,6 +339,7 @@ func runGatewayPhase(t *testing.T, cfg simGatewayConfig, phase, nodes int) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
+	time.Sleep(20 * time.Millisecond) // the watchers, polling, record it too
 	stop()
 	wg.Wait()
 
