@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -29,6 +30,7 @@ type announcer struct {
 	wake    chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
+	closing sync.Once
 }
 
 func startAnnouncer(pool *pgxpool.Pool) *announcer {
@@ -68,8 +70,9 @@ func (a *announcer) run(pool *pgxpool.Pool) {
 }
 
 // close stops announcing; changes not announced yet are found by polling.
+// A second close waits for the first, so closing a store twice is harmless.
 func (a *announcer) close() {
-	close(a.stop)
+	a.closing.Do(func() { close(a.stop) })
 	<-a.done
 }
 

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
@@ -35,6 +36,9 @@ func openBehindPgBouncer(t testing.TB, binary string) *postgres.Store {
 func TestContractBehindPgBouncer(t *testing.T) {
 	binary := pgtest.BouncerBinary()
 	if binary == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("CI runs the store suite behind PgBouncer: set SUBGATE_TEST_PGBOUNCER to its binary")
+		}
 		t.Skip("set SUBGATE_TEST_PGBOUNCER to a PgBouncer binary to run the store suite behind it")
 	}
 	open := func(t *testing.T) subgate.Store { return openBehindPgBouncer(t, binary) }
