@@ -17,14 +17,23 @@ import (
 // selectSubUsers reads sub-user rows aliased s with their balances, in one
 // round trip; IPsUsed counts the egress records of the stored day window.
 // A WHERE clause on s follows.
-const selectSubUsers = `SELECT s.id, s.hash, s.reseller_id, s.username, s.password, s.name, s.note, s.email,
+const selectSubUsers = `SELECT ` + subUserColumns + ` FROM subusers s ` + subUserJoins
+
+// selectSubUsersFrom reads, like selectSubUsers, the sub-user rows a
+// statement of a WITH clause named src returns (RETURNING *).
+func selectSubUsersFrom(src string) string {
+	return `SELECT ` + subUserColumns + ` FROM ` + src + ` s ` + subUserJoins
+}
+
+const subUserColumns = `s.id, s.hash, s.reseller_id, s.username, s.password, s.name, s.note, s.email,
 	s.dashboard_password_hash, s.private_pool, s.status, s.limit_daily, s.limit_monthly, s.limit_lifetime,
 	s.limit_usage_cap, s.limit_ip_usage_cap, s.limit_max_concurrency, s.day_key, s.day_used, s.month_key,
 	s.month_used, (SELECT count(*) FROM egress e WHERE e.subuser_id = s.id AND e.day_key = s.day_key),
 	s.expires_at, s.allow_ips, s.created_at, s.updated_at, s.deleted_at, s.seq,
 	coalesce(bal.products, '{}'), coalesce(bal.available, '{}'), coalesce(bal.used, '{}'), s.funding,
-	coalesce(pl.products, '{}'), coalesce(pl.bytes, '{}')
-	FROM subusers s LEFT JOIN LATERAL (
+	coalesce(pl.products, '{}'), coalesce(pl.bytes, '{}')`
+
+const subUserJoins = `LEFT JOIN LATERAL (
 		SELECT array_agg(b.product ORDER BY b.product) AS products,
 			array_agg(b.available ORDER BY b.product) AS available,
 			array_agg(b.used ORDER BY b.product) AS used
@@ -88,6 +97,12 @@ func (s *Store) loadSubUsers(ctx context.Context, q querier, sql string, args ..
 	if err != nil {
 		return nil, err
 	}
+	return s.readSubUsers(rows)
+}
+
+// readSubUsers reads the sub-users of rows selected by selectSubUsers and
+// closes them.
+func (s *Store) readSubUsers(rows pgx.Rows) ([]*subgate.SubUser, error) {
 	scanned, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (subUserRow, error) { return scanSubUser(row) })
 	if err != nil {
 		return nil, err
@@ -310,6 +325,9 @@ func (s *Store) UpdateSubUser(ctx context.Context, scope subgate.Scope, id int64
 	if err != nil {
 		return nil, err
 	}
+	if upd.AllowIPsWas == nil && upd.Funding == nil {
+		return s.updateInOneTrip(ctx, scope, id, upd, sets, args, at)
+	}
 	var out *subgate.SubUser
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		u, err := s.lockSubUser(ctx, tx, scope, id)
@@ -339,6 +357,50 @@ func (s *Store) UpdateSubUser(ctx context.Context, scope subgate.Scope, id int64
 	}
 	s.announcer.announce(out.Seq)
 	return out, nil
+}
+
+// updateInOneTrip applies an update that needs nothing read first (no
+// funding switch, no allow-list check) in one round trip (see inOneTrip):
+// it locks the row, then its change stripe, then sets the fields and the
+// new Seq in one row version and reads the row back. A sub-user not found
+// leaves only its stripe's recorded value changed, which nothing reads
+// once the stripe is unlocked.
+func (s *Store) updateInOneTrip(ctx context.Context, scope subgate.Scope, id int64, upd subgate.SubUserUpdate,
+	sets []string, args []any, at time.Time) (*subgate.SubUser, error) {
+	live := func(scopeArg string) string {
+		return ` AND deleted_at IS NULL AND (` + scopeArg + ` = 0 OR reseller_id = ` + scopeArg + `)`
+	}
+	args = append(args, dbTime(at), id, int64(scope))
+	n := len(args)
+	sets = append(sets, fmt.Sprintf("updated_at = $%d", n-2), `seq = nextval('subuser_seq')`)
+	var found bool
+	var out []*subgate.SubUser
+	err := s.inOneTrip(ctx,
+		step{sql: `SELECT id FROM subusers WHERE id = $1` + live("$2") + ` FOR UPDATE`,
+			args: []any{id, int64(scope)}, rows: func(rows pgx.Rows) error {
+				found = rows.Next()
+				rows.Close()
+				return rows.Err()
+			}},
+		lockStripe(id),
+		step{sql: `WITH s AS (UPDATE subusers SET ` + strings.Join(sets, ", ") + fmt.Sprintf(` WHERE id = $%d`, n-1) +
+			live(fmt.Sprintf("$%d", n)) + ` RETURNING *) ` + selectSubUsersFrom("s"),
+			args: args, rows: func(rows pgx.Rows) (err error) {
+				out, err = s.readSubUsers(rows)
+				return err
+			}})
+	switch {
+	case uniqueViolation(err, "subusers_username_live"):
+		return nil, subgate.Errorf(subgate.ECONFLICT, "username %s is taken", *upd.Username)
+	case err != nil:
+		return nil, err
+	case !found:
+		return nil, subgate.NotFound("sub-user")
+	case len(out) != 1:
+		return nil, fmt.Errorf("postgres: sub-user %d: locked but updated %d rows", id, len(out))
+	}
+	s.announcer.announce(out[0].Seq)
+	return out[0], nil
 }
 
 // updateSets turns the set fields of upd into SET clauses and arguments.

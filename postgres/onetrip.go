@@ -1,0 +1,54 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// inOneTrip runs steps as a READ COMMITTED transaction of their own sent in
+// one round trip: BEGIN, the steps and COMMIT go in one batch. The server
+// runs the steps until one fails and then rolls back the lot. The steps'
+// checks, scans and reads run here once the COMMIT has been sent, so a
+// check may only report an outcome that committing leaves harmless (a row
+// not found), never one that must undo the other steps (a pool too short):
+// such steps run in inTx.
+func (s *Store) inOneTrip(ctx context.Context, steps ...step) error {
+	var err error
+	for range maxTxAttempts {
+		err = s.oneTrip(ctx, steps)
+		if !retryable(err) {
+			break
+		}
+	}
+	return dbError(err)
+}
+
+func (s *Store) oneTrip(ctx context.Context, steps []step) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	// A connection left inside a transaction is closed, not pooled again.
+	defer conn.Release()
+	all := make([]step, 0, len(steps)+2)
+	all = append(all, step{sql: `BEGIN ISOLATION LEVEL READ COMMITTED`})
+	all = append(all, steps...)
+	err = runSteps(ctx, conn, append(all, step{sql: `COMMIT`, check: committed})...)
+	if err != nil && conn.Conn().PgConn().TxStatus() != 'I' {
+		// A step failed: the server skipped the rest and keeps the failed
+		// transaction open until told to roll it back.
+		_, _ = conn.Exec(ctx, `ROLLBACK`)
+	}
+	return err
+}
+
+// committed checks that a COMMIT committed: on a failed transaction the
+// server answers ROLLBACK.
+func committed(tag pgconn.CommandTag) error {
+	if tag.String() != "COMMIT" {
+		return fmt.Errorf("transaction rolled back at commit (%s)", tag)
+	}
+	return nil
+}
