@@ -193,34 +193,34 @@ func (s *Store) CreateSubUser(ctx context.Context, u *subgate.SubUser, initial m
 		return fmt.Errorf("postgres: seal password: %w", err)
 	}
 	created := s.stamp()
+	if u.Funding == "" {
+		u.Funding = subgate.FundingAllocated
+	}
+	// The id is drawn first so that every statement of the create can name it.
+	if err := s.pool.QueryRow(ctx, `SELECT nextval(pg_get_serial_sequence('subusers', 'id'))`).Scan(&u.ID); err != nil {
+		return dbError(err)
+	}
+	steps := createSteps(u, sealed, created, initial, key)
 	var firstID int64
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		first, err := claimKey(ctx, tx, ledgerKey{ResellerID: u.ResellerID, Key: key, Op: "create"})
-		if err != nil {
-			return err
-		}
-		if first != nil {
-			firstID = first.SubUserID
-			return nil
-		}
-		if err := insertSubUser(ctx, tx, u, sealed, created); err != nil {
-			return err
-		}
-		var total int64
-		for _, b := range initial {
-			total += b
-		}
-		steps := []step{countLive(u.ResellerID, u.ID, 1), {sql: `INSERT INTO totals (subuser_id, reseller_id, available) VALUES ($1, $2, $3)`,
-			args: []any{u.ID, u.ResellerID, total}}}
-		if key != "" {
-			steps = append(steps, step{sql: `UPDATE ledger_keys SET subuser_id = $3 WHERE reseller_id = $1 AND key = $2`,
-				args: []any{u.ResellerID, key, u.ID}})
-		}
-		steps = append(steps, giveInitial(u, initial, key, created)...)
-		return runSteps(ctx, tx, append(steps, seqSteps(u.ID, &u.Seq)...)...)
-	})
+	if key == "" && !givesAny(initial) {
+		// Nothing to check that would have to undo the create.
+		err = s.inOneTrip(ctx, steps...)
+	} else {
+		err = s.inTx(ctx, func(tx pgx.Tx) error {
+			first, err := claimKey(ctx, tx, ledgerKey{ResellerID: u.ResellerID, Key: key, Op: "create"})
+			if err != nil {
+				return err
+			}
+			if first != nil {
+				firstID = first.SubUserID
+				return nil
+			}
+			return runSteps(ctx, tx, steps...)
+		})
+	}
 	if err != nil {
-		return err
+		u.ID = 0
+		return insertError(err, u)
 	}
 	if firstID == 0 {
 		s.announcer.announce(u.Seq)
@@ -253,20 +253,48 @@ func (s *Store) CreateSubUser(ctx context.Context, u *subgate.SubUser, initial m
 	return nil
 }
 
-func insertSubUser(ctx context.Context, tx pgx.Tx, u *subgate.SubUser, sealed []byte, created time.Time) error {
-	l := u.Limits
-	if u.Funding == "" {
-		u.Funding = subgate.FundingAllocated
+// createSteps insert u, whose ID is drawn, with its counters, its
+// balances and initial gives, and number the change.
+func createSteps(u *subgate.SubUser, sealed []byte, created time.Time, initial map[subgate.Product]int64, key string) []step {
+	var total int64
+	for _, b := range initial {
+		total += b
 	}
-	err := tx.QueryRow(ctx, `INSERT INTO subusers (hash, reseller_id, username, password, name, note, email,
+	steps := []step{insertSubUser(u, sealed, created), countLive(u.ResellerID, u.ID, 1),
+		{sql: `INSERT INTO totals (subuser_id, reseller_id, available) VALUES ($1, $2, $3)`, args: []any{u.ID, u.ResellerID, total}}}
+	if key != "" {
+		steps = append(steps, step{sql: `UPDATE ledger_keys SET subuser_id = $3 WHERE reseller_id = $1 AND key = $2`,
+			args: []any{u.ResellerID, key, u.ID}})
+	}
+	steps = append(steps, giveInitial(u, initial, key, created)...)
+	return append(steps, seqSteps(u.ID, &u.Seq)...)
+}
+
+// givesAny reports whether initial moves bytes from a pool, which may be
+// short.
+func givesAny(initial map[subgate.Product]int64) bool {
+	for _, b := range initial {
+		if b > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func insertSubUser(u *subgate.SubUser, sealed []byte, created time.Time) step {
+	l := u.Limits
+	return step{sql: `INSERT INTO subusers (id, hash, reseller_id, username, password, name, note, email,
 			dashboard_password_hash, private_pool, status, limit_daily, limit_monthly, limit_lifetime,
 			limit_usage_cap, limit_ip_usage_cap, limit_max_concurrency, expires_at, allow_ips,
 			created_at, updated_at, funding)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19, $20)
-		RETURNING id`,
-		u.Hash, u.ResellerID, u.Username, sealed, u.Name, u.Note, u.Email, u.DashboardPasswordHash, u.PrivatePool,
-		string(u.Status), l.Daily, l.Monthly, l.Lifetime, l.UsageCap, l.IPUsageCap, l.MaxConcurrency,
-		dbTimePtr(u.ExpiresAt), prefixStrings(u.AllowIPs), created, string(u.Funding)).Scan(&u.ID)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20, $21)`,
+		args: []any{u.ID, u.Hash, u.ResellerID, u.Username, sealed, u.Name, u.Note, u.Email, u.DashboardPasswordHash, u.PrivatePool,
+			string(u.Status), l.Daily, l.Monthly, l.Lifetime, l.UsageCap, l.IPUsageCap, l.MaxConcurrency,
+			dbTimePtr(u.ExpiresAt), prefixStrings(u.AllowIPs), created, string(u.Funding)}}
+}
+
+// insertError names what an insert of u broke.
+func insertError(err error, u *subgate.SubUser) error {
 	switch {
 	case uniqueViolation(err, "subusers_username_live"):
 		return subgate.Errorf(subgate.ECONFLICT, "username %s is taken", u.Username)
