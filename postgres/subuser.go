@@ -131,36 +131,69 @@ func (s *Store) loadOne(ctx context.Context, q querier, where string, args ...an
 	return us[0], nil
 }
 
-// lockSubUser locks a live sub-user row of scope for the rest of tx and
-// reads it.
-func (s *Store) lockSubUser(ctx context.Context, tx pgx.Tx, scope subgate.Scope, id int64) (*subgate.SubUser, error) {
-	return s.lockOne(ctx, tx, `s.id = $1 AND s.deleted_at IS NULL AND ($2 = 0 OR s.reseller_id = $2)`, id, int64(scope))
+// inLockedTx runs fn in a transaction like inTx, on the live sub-user id of
+// scope, locked for the rest of the transaction and read: BEGIN, the lock
+// and the read go in one round trip. The read is a statement of its own: a
+// locking statement that waited for another transaction sees that
+// transaction's row but evaluates its subqueries (the balances) in the
+// snapshot it started with.
+func (s *Store) inLockedTx(ctx context.Context, scope subgate.Scope, id int64, fn func(tx pgx.Tx, u *subgate.SubUser) error) error {
+	var err error
+	for range maxTxAttempts {
+		err = s.lockedTx(ctx, scope, id, fn)
+		if !retryable(err) {
+			break
+		}
+	}
+	return dbError(err)
 }
 
-// lockOne locks the sub-user row where selects and then reads it, in one
-// round trip. The read is a statement of its own: a locking statement that
-// waited for another transaction sees that transaction's row but evaluates
-// its subqueries (the balances) in the snapshot it started with.
-func (s *Store) lockOne(ctx context.Context, tx pgx.Tx, where string, args ...any) (*subgate.SubUser, error) {
+func (s *Store) lockedTx(ctx context.Context, scope subgate.Scope, id int64, fn func(tx pgx.Tx, u *subgate.SubUser) error) error {
+	const where = `s.id = $1 AND s.deleted_at IS NULL AND ($2 = 0 OR s.reseller_id = $2)`
 	b := &pgx.Batch{}
-	b.Queue(`SELECT s.id FROM subusers s WHERE `+where+` FOR UPDATE`, args...)
-	b.Queue(selectSubUsers+` WHERE `+where, args...)
-	br := tx.SendBatch(ctx, b)
-	defer br.Close()
+	b.BeginTx(pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	b.Queue(`SELECT s.id FROM subusers s WHERE `+where+` FOR UPDATE`, id, int64(scope))
+	b.Queue(selectSubUsers+` WHERE `+where, id, int64(scope))
+	br := s.pool.SendBatch(ctx, b)
+	tx := br.Tx()
+	// Once committed, rolling back does nothing.
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck
+	u, err := s.readLocked(br)
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if err := fn(tx, u); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// readLocked reads the results of BEGIN, a sub-user's lock and its read.
+func (s *Store) readLocked(br pgx.BatchResults) (*subgate.SubUser, error) {
+	if _, err := br.Exec(); err != nil {
+		return nil, err
+	}
 	var id int64
 	if err := br.QueryRow().Scan(&id); errors.Is(err, pgx.ErrNoRows) {
 		return nil, subgate.NotFound("sub-user")
 	} else if err != nil {
 		return nil, err
 	}
-	us, err := s.loadSubUsers(ctx, batchQuerier{br}, "")
+	rows, err := br.Query()
+	if err != nil {
+		return nil, err
+	}
+	us, err := s.readSubUsers(rows)
 	if err != nil {
 		return nil, err
 	}
 	if len(us) != 1 {
 		return nil, fmt.Errorf("sub-user %d: locked but read %d rows", id, len(us))
 	}
-	return us[0], br.Close()
+	return us[0], nil
 }
 
 // batchQuerier reads the next result of a batch as if it were a query.
@@ -357,11 +390,8 @@ func (s *Store) UpdateSubUser(ctx context.Context, scope subgate.Scope, id int64
 		return s.updateInOneTrip(ctx, scope, id, upd, sets, args, at)
 	}
 	var out *subgate.SubUser
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		u, err := s.lockSubUser(ctx, tx, scope, id)
-		if err != nil {
-			return err
-		}
+	err = s.inLockedTx(ctx, scope, id, func(tx pgx.Tx, u *subgate.SubUser) error {
+		var err error
 		if err := subgate.CheckAllowIPsWas(u, upd); err != nil {
 			return err
 		}
@@ -489,11 +519,7 @@ func (s *Store) updateSets(upd subgate.SubUserUpdate) ([]string, []any, error) {
 func (s *Store) DeleteSubUser(ctx context.Context, scope subgate.Scope, id int64, at time.Time) error {
 	at = dbTime(at)
 	var seq int64
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		u, err := s.lockSubUser(ctx, tx, scope, id)
-		if err != nil {
-			return err
-		}
+	err := s.inLockedTx(ctx, scope, id, func(tx pgx.Tx, u *subgate.SubUser) error {
 		leased, err := liveLeases(ctx, tx, id, at)
 		if err != nil {
 			return err
