@@ -7,7 +7,8 @@
 // Transactions take locks in one order, so they queue rather than deadlock:
 // sub-user rows (several in ascending id), then an idempotency key, then the
 // reseller's live count stripe, then pools (by product), then the change
-// stripe, held to commit. The statements of a write are pipelined: a transfer or a lease
+// stripe, held to commit (a create inserts its new row after that, see
+// createSteps). The statements of a write are pipelined: a transfer or a lease
 // costs a few round trips, and a flush the same handful for one sub-user or
 // thousands.
 package postgres

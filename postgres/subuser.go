@@ -287,20 +287,42 @@ func (s *Store) CreateSubUser(ctx context.Context, u *subgate.SubUser, initial m
 }
 
 // createSteps insert u, whose ID is drawn, with its counters, its
-// balances and initial gives, and number the change.
+// balances and initial gives, and number the change. The shared rows are
+// locked first, in the store's order (live count stripe, pools, change
+// stripe); the row itself is inserted after the change stripe with its Seq,
+// so a create writes one row version, not two. What follows locks nothing
+// another transaction waits for: the new rows are seen by no one, and the
+// key-share lock on the reseller row that the insert's foreign key takes
+// conflicts with no lock the store takes. (A create of a username another
+// create is inserting waits for that one, which waits for nothing of this.)
 func createSteps(u *subgate.SubUser, sealed []byte, created time.Time, initial map[subgate.Product]int64, key string) []step {
 	var total int64
 	for _, b := range initial {
 		total += b
 	}
-	steps := []step{insertSubUser(u, sealed, created), countLive(u.ResellerID, u.ID, 1),
-		{sql: `INSERT INTO totals (subuser_id, reseller_id, available) VALUES ($1, $2, $3)`, args: []any{u.ID, u.ResellerID, total}}}
+	products := sortedProducts(initial)
+	steps := []step{countLive(u.ResellerID, u.ID, 1)}
+	for _, p := range products {
+		if b := initial[p]; b > 0 {
+			steps = append(steps, movePool(u.ResellerID, p, -b))
+		}
+	}
+	steps = append(steps, lockStripe(u.ID), insertSubUser(u, sealed, created),
+		step{sql: `INSERT INTO totals (subuser_id, reseller_id, available) VALUES ($1, $2, $3)`, args: []any{u.ID, u.ResellerID, total}})
 	if key != "" {
 		steps = append(steps, step{sql: `UPDATE ledger_keys SET subuser_id = $3 WHERE reseller_id = $1 AND key = $2`,
 			args: []any{u.ResellerID, key, u.ID}})
 	}
-	steps = append(steps, giveInitial(u, initial, key, created)...)
-	return append(steps, seqSteps(u.ID, &u.Seq)...)
+	for _, p := range products {
+		b := initial[p]
+		steps = append(steps, step{sql: `INSERT INTO balances (subuser_id, product, available) VALUES ($1, $2, $3)`,
+			args: []any{u.ID, string(p), b}})
+		if b > 0 {
+			steps = append(steps, addLedger(subgate.LedgerEntry{ResellerID: u.ResellerID,
+				SubUserID: u.ID, Product: p, Kind: subgate.LedgerGive, Bytes: b, IdempotencyKey: key, CreatedAt: created}))
+		}
+	}
+	return steps
 }
 
 // givesAny reports whether initial moves bytes from a pool, which may be
@@ -314,16 +336,20 @@ func givesAny(initial map[subgate.Product]int64) bool {
 	return false
 }
 
+// insertSubUser inserts u, drawing its Seq: its change stripe must be
+// locked by an earlier statement (lockStripe).
 func insertSubUser(u *subgate.SubUser, sealed []byte, created time.Time) step {
 	l := u.Limits
 	return step{sql: `INSERT INTO subusers (id, hash, reseller_id, username, password, name, note, email,
 			dashboard_password_hash, private_pool, status, limit_daily, limit_monthly, limit_lifetime,
 			limit_usage_cap, limit_ip_usage_cap, limit_max_concurrency, expires_at, allow_ips,
-			created_at, updated_at, funding)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20, $21)`,
+			created_at, updated_at, funding, seq)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20, $21,
+			nextval('subuser_seq'))
+		RETURNING seq`,
 		args: []any{u.ID, u.Hash, u.ResellerID, u.Username, sealed, u.Name, u.Note, u.Email, u.DashboardPasswordHash, u.PrivatePool,
 			string(u.Status), l.Daily, l.Monthly, l.Lifetime, l.UsageCap, l.IPUsageCap, l.MaxConcurrency,
-			dbTimePtr(u.ExpiresAt), prefixStrings(u.AllowIPs), created, string(u.Funding)}}
+			dbTimePtr(u.ExpiresAt), prefixStrings(u.AllowIPs), created, string(u.Funding)}, scan: []any{&u.Seq}}
 }
 
 // insertError names what an insert of u broke.
@@ -354,22 +380,6 @@ func countLive(resellerID, subUserID, delta int64) step {
 func isForeignKeyViolation(err error) bool {
 	var pe interface{ SQLState() string }
 	return errors.As(err, &pe) && pe.SQLState() == "23503"
-}
-
-// giveInitial creates the balances of a new sub-user and moves their bytes
-// from the pool, in product order so concurrent creates lock pools alike.
-func giveInitial(u *subgate.SubUser, initial map[subgate.Product]int64, key string, at time.Time) []step {
-	var steps []step
-	for _, p := range sortedProducts(initial) {
-		b := initial[p]
-		steps = append(steps, step{sql: `INSERT INTO balances (subuser_id, product, available) VALUES ($1, $2, $3)`,
-			args: []any{u.ID, string(p), b}})
-		if b > 0 {
-			steps = append(steps, movePool(u.ResellerID, p, -b), addLedger(subgate.LedgerEntry{ResellerID: u.ResellerID,
-				SubUserID: u.ID, Product: p, Kind: subgate.LedgerGive, Bytes: b, IdempotencyKey: key, CreatedAt: at}))
-		}
-	}
-	return steps
 }
 
 func prefixStrings(ps []netip.Prefix) []string {
