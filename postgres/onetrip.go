@@ -15,9 +15,19 @@ import (
 // not found), never one that must undo the other steps (a pool too short):
 // such steps run in inTx.
 func (s *Store) inOneTrip(ctx context.Context, steps ...step) error {
+	return s.oneTripWith(ctx, `BEGIN ISOLATION LEVEL READ COMMITTED`, steps)
+}
+
+// readInOneTrip runs read-only steps in one snapshot (REPEATABLE READ), in
+// one round trip.
+func (s *Store) readInOneTrip(ctx context.Context, steps ...step) error {
+	return s.oneTripWith(ctx, `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`, steps)
+}
+
+func (s *Store) oneTripWith(ctx context.Context, begin string, steps []step) error {
 	var err error
 	for range maxTxAttempts {
-		err = s.oneTrip(ctx, steps)
+		err = s.oneTrip(ctx, begin, steps)
 		if !retryable(err) {
 			break
 		}
@@ -25,7 +35,7 @@ func (s *Store) inOneTrip(ctx context.Context, steps ...step) error {
 	return dbError(err)
 }
 
-func (s *Store) oneTrip(ctx context.Context, steps []step) error {
+func (s *Store) oneTrip(ctx context.Context, begin string, steps []step) error {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return err
@@ -33,7 +43,7 @@ func (s *Store) oneTrip(ctx context.Context, steps []step) error {
 	// A connection left inside a transaction is closed, not pooled again.
 	defer conn.Release()
 	all := make([]step, 0, len(steps)+2)
-	all = append(all, step{sql: `BEGIN ISOLATION LEVEL READ COMMITTED`})
+	all = append(all, step{sql: begin})
 	all = append(all, steps...)
 	err = runSteps(ctx, conn, append(all, step{sql: `COMMIT`, check: committed})...)
 	if err != nil && conn.Conn().PgConn().TxStatus() != 'I' {
