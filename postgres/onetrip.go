@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -61,4 +62,39 @@ func committed(tag pgconn.CommandTag) error {
 		return fmt.Errorf("transaction rolled back at commit (%s)", tag)
 	}
 	return nil
+}
+
+// inTxSteps runs steps as a READ COMMITTED transaction in two round trips:
+// BEGIN with the steps, then COMMIT once every check has passed (a failed
+// check rolls the steps back).
+func (s *Store) inTxSteps(ctx context.Context, steps ...step) error {
+	var err error
+	for range maxTxAttempts {
+		err = s.txSteps(ctx, steps)
+		if !retryable(err) {
+			break
+		}
+	}
+	return dbError(err)
+}
+
+func (s *Store) txSteps(ctx context.Context, steps []step) error {
+	b := &pgx.Batch{}
+	b.BeginTx(pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	queueSteps(b, steps)
+	br := s.pool.SendBatch(ctx, b)
+	tx := br.Tx()
+	// Once committed, rolling back does nothing.
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck
+	_, err := br.Exec()
+	if err == nil {
+		err = readSteps(br, steps)
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
 }

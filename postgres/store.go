@@ -242,10 +242,23 @@ type batchSender interface {
 // caller's transaction then rolls back whatever ran before it.
 func runSteps(ctx context.Context, tx batchSender, steps ...step) error {
 	b := &pgx.Batch{}
+	queueSteps(b, steps)
+	br := tx.SendBatch(ctx, b)
+	if err := readSteps(br, steps); err != nil {
+		br.Close()
+		return err
+	}
+	return br.Close()
+}
+
+func queueSteps(b *pgx.Batch, steps []step) {
 	for _, st := range steps {
 		b.Queue(st.sql, st.args...)
 	}
-	br := tx.SendBatch(ctx, b)
+}
+
+// readSteps reads the results of steps from br, stopping at the first error.
+func readSteps(br pgx.BatchResults, steps []step) error {
 	for _, st := range steps {
 		var err error
 		switch {
@@ -264,9 +277,8 @@ func runSteps(ctx context.Context, tx batchSender, steps ...step) error {
 			}
 		}
 		if err != nil {
-			br.Close()
 			return err
 		}
 	}
-	return br.Close()
+	return nil
 }

@@ -235,10 +235,14 @@ func (s *Store) CreateSubUser(ctx context.Context, u *subgate.SubUser, initial m
 	}
 	steps := createSteps(u, sealed, created, initial, key)
 	var firstID int64
-	if key == "" && !givesAny(initial) {
+	switch {
+	case key == "" && !givesAny(initial):
 		// Nothing to check that would have to undo the create.
 		err = s.inOneTrip(ctx, steps...)
-	} else {
+	case key == "":
+		// A pool may be short: the checks come before the COMMIT.
+		err = s.inTxSteps(ctx, steps...)
+	default:
 		err = s.inTx(ctx, func(tx pgx.Tx) error {
 			first, err := claimKey(ctx, tx, ledgerKey{ResellerID: u.ResellerID, Key: key, Op: "create"})
 			if err != nil {
