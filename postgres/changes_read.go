@@ -66,20 +66,19 @@ func (s *Store) SubUsersChanged(ctx context.Context, after int64, limit int) ([]
 	}
 }
 
-// changesOnce reads the bound and the changes after after in one snapshot;
-// bound is math.MaxInt64 when no change is in flight.
+// changesOnce reads the bound and the changes after after in one snapshot,
+// in one round trip; bound is math.MaxInt64 when no change is in flight.
 func (s *Store) changesOnce(ctx context.Context, after int64, limit int) (us []*subgate.SubUser, bound int64, err error) {
-	err = s.inTxWith(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		var b *int64
-		if err := tx.QueryRow(ctx, changesBoundSQL).Scan(&b); err != nil {
-			return err
-		}
-		bound = math.MaxInt64
-		if b != nil {
-			bound = *b
-		}
-		us, err = s.loadSubUsers(ctx, tx, selectSubUsers+` WHERE s.seq > $1 ORDER BY s.seq LIMIT $2`, after, limit)
-		return err
-	})
+	var b *int64
+	err = s.readInOneTrip(ctx, step{sql: changesBoundSQL, scan: []any{&b}},
+		step{sql: selectSubUsers + ` WHERE s.seq > $1 ORDER BY s.seq LIMIT $2`, args: []any{after, limit},
+			rows: func(rows pgx.Rows) (err error) {
+				us, err = s.readSubUsers(rows)
+				return err
+			}})
+	bound = math.MaxInt64
+	if b != nil {
+		bound = *b
+	}
 	return us, bound, err
 }

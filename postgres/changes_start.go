@@ -3,29 +3,20 @@ package postgres
 import (
 	"context"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/subgate/subgate"
 )
 
 // SubUsersSeq implements subgate.Store: the highest committed Seq, but no
 // higher than the feed's bound (see changesBoundSQL), below which no change
-// in flight can still commit; both read in one snapshot.
+// in flight can still commit; both read in one snapshot, in one round trip.
 func (s *Store) SubUsersSeq(ctx context.Context) (int64, error) {
 	var seq int64
-	err := s.inTxWith(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		var bound *int64
-		if err := tx.QueryRow(ctx, changesBoundSQL).Scan(&bound); err != nil {
-			return err
-		}
-		if err := tx.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM subusers`).Scan(&seq); err != nil {
-			return err
-		}
-		if bound != nil {
-			seq = min(seq, *bound)
-		}
-		return nil
-	})
+	var bound *int64
+	err := s.readInOneTrip(ctx, step{sql: changesBoundSQL, scan: []any{&bound}},
+		step{sql: `SELECT coalesce(max(seq), 0) FROM subusers`, scan: []any{&seq}})
+	if bound != nil {
+		seq = min(seq, *bound)
+	}
 	return seq, dbError(err)
 }
 

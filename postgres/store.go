@@ -7,7 +7,8 @@
 // Transactions take locks in one order, so they queue rather than deadlock:
 // sub-user rows (several in ascending id), then an idempotency key, then the
 // reseller's live count stripe, then pools (by product), then the change
-// stripe, held to commit. The statements of a write are pipelined: a transfer or a lease
+// stripe, held to commit (a create inserts its new row after that, see
+// createSteps). The statements of a write are pipelined: a transfer or a lease
 // costs a few round trips, and a flush the same handful for one sub-user or
 // thousands.
 package postgres
@@ -202,11 +203,15 @@ const changeStripes = 128
 // statement of its own, before the draw, so no Seq is drawn that readers
 // cannot see held.
 func seqSteps(id int64, seq *int64) []step {
-	return []step{
-		{sql: `UPDATE change_stripes SET seq = (SELECT last_value FROM subuser_seq) WHERE stripe = $1`,
-			args: []any{id % changeStripes}, check: oneRow("change stripe")},
-		{sql: `UPDATE subusers SET seq = nextval('subuser_seq') WHERE id = $1 RETURNING seq`, args: []any{id}, scan: []any{seq}},
-	}
+	return []step{lockStripe(id),
+		{sql: `UPDATE subusers SET seq = nextval('subuser_seq') WHERE id = $1 RETURNING seq`, args: []any{id}, scan: []any{seq}}}
+}
+
+// lockStripe is the first of seqSteps: it locks sub-user id's change stripe.
+// A statement after it may draw the Seq itself (nextval('subuser_seq')).
+func lockStripe(id int64) step {
+	return step{sql: `UPDATE change_stripes SET seq = (SELECT last_value FROM subuser_seq) WHERE stripe = $1`,
+		args: []any{id % changeStripes}, check: oneRow("change stripe")}
 }
 
 // oneRow checks that a statement changed exactly one row.
@@ -225,21 +230,46 @@ type step struct {
 	args  []any
 	check func(pgconn.CommandTag) error // judges an Exec result
 	scan  []any                         // receives the one row a statement returns
+	rows  func(pgx.Rows) error          // reads the rows a statement returns, and closes them
+}
+
+// batchSender is a transaction or a connection to send a batch on.
+type batchSender interface {
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
 // runSteps sends steps in one round trip and stops at the first error; the
 // caller's transaction then rolls back whatever ran before it.
-func runSteps(ctx context.Context, tx pgx.Tx, steps ...step) error {
+func runSteps(ctx context.Context, tx batchSender, steps ...step) error {
 	b := &pgx.Batch{}
+	queueSteps(b, steps)
+	br := tx.SendBatch(ctx, b)
+	if err := readSteps(br, steps); err != nil {
+		br.Close()
+		return err
+	}
+	return br.Close()
+}
+
+func queueSteps(b *pgx.Batch, steps []step) {
 	for _, st := range steps {
 		b.Queue(st.sql, st.args...)
 	}
-	br := tx.SendBatch(ctx, b)
+}
+
+// readSteps reads the results of steps from br, stopping at the first error.
+func readSteps(br pgx.BatchResults, steps []step) error {
 	for _, st := range steps {
 		var err error
-		if st.scan != nil {
+		switch {
+		case st.rows != nil:
+			var rows pgx.Rows
+			if rows, err = br.Query(); err == nil {
+				err = st.rows(rows)
+			}
+		case st.scan != nil:
 			err = br.QueryRow().Scan(st.scan...)
-		} else {
+		default:
 			var tag pgconn.CommandTag
 			tag, err = br.Exec()
 			if err == nil && st.check != nil {
@@ -247,9 +277,8 @@ func runSteps(ctx context.Context, tx pgx.Tx, steps ...step) error {
 			}
 		}
 		if err != nil {
-			br.Close()
 			return err
 		}
 	}
-	return br.Close()
+	return nil
 }

@@ -17,14 +17,23 @@ import (
 // selectSubUsers reads sub-user rows aliased s with their balances, in one
 // round trip; IPsUsed counts the egress records of the stored day window.
 // A WHERE clause on s follows.
-const selectSubUsers = `SELECT s.id, s.hash, s.reseller_id, s.username, s.password, s.name, s.note, s.email,
+const selectSubUsers = `SELECT ` + subUserColumns + ` FROM subusers s ` + subUserJoins
+
+// selectSubUsersFrom reads, like selectSubUsers, the sub-user rows a
+// statement of a WITH clause named src returns (RETURNING *).
+func selectSubUsersFrom(src string) string {
+	return `SELECT ` + subUserColumns + ` FROM ` + src + ` s ` + subUserJoins
+}
+
+const subUserColumns = `s.id, s.hash, s.reseller_id, s.username, s.password, s.name, s.note, s.email,
 	s.dashboard_password_hash, s.private_pool, s.status, s.limit_daily, s.limit_monthly, s.limit_lifetime,
 	s.limit_usage_cap, s.limit_ip_usage_cap, s.limit_max_concurrency, s.day_key, s.day_used, s.month_key,
 	s.month_used, (SELECT count(*) FROM egress e WHERE e.subuser_id = s.id AND e.day_key = s.day_key),
 	s.expires_at, s.allow_ips, s.created_at, s.updated_at, s.deleted_at, s.seq,
 	coalesce(bal.products, '{}'), coalesce(bal.available, '{}'), coalesce(bal.used, '{}'), s.funding,
-	coalesce(pl.products, '{}'), coalesce(pl.bytes, '{}')
-	FROM subusers s LEFT JOIN LATERAL (
+	coalesce(pl.products, '{}'), coalesce(pl.bytes, '{}')`
+
+const subUserJoins = `LEFT JOIN LATERAL (
 		SELECT array_agg(b.product ORDER BY b.product) AS products,
 			array_agg(b.available ORDER BY b.product) AS available,
 			array_agg(b.used ORDER BY b.product) AS used
@@ -88,6 +97,12 @@ func (s *Store) loadSubUsers(ctx context.Context, q querier, sql string, args ..
 	if err != nil {
 		return nil, err
 	}
+	return s.readSubUsers(rows)
+}
+
+// readSubUsers reads the sub-users of rows selected by selectSubUsers and
+// closes them.
+func (s *Store) readSubUsers(rows pgx.Rows) ([]*subgate.SubUser, error) {
 	scanned, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (subUserRow, error) { return scanSubUser(row) })
 	if err != nil {
 		return nil, err
@@ -116,36 +131,69 @@ func (s *Store) loadOne(ctx context.Context, q querier, where string, args ...an
 	return us[0], nil
 }
 
-// lockSubUser locks a live sub-user row of scope for the rest of tx and
-// reads it.
-func (s *Store) lockSubUser(ctx context.Context, tx pgx.Tx, scope subgate.Scope, id int64) (*subgate.SubUser, error) {
-	return s.lockOne(ctx, tx, `s.id = $1 AND s.deleted_at IS NULL AND ($2 = 0 OR s.reseller_id = $2)`, id, int64(scope))
+// inLockedTx runs fn in a transaction like inTx, on the live sub-user id of
+// scope, locked for the rest of the transaction and read: BEGIN, the lock
+// and the read go in one round trip. The read is a statement of its own: a
+// locking statement that waited for another transaction sees that
+// transaction's row but evaluates its subqueries (the balances) in the
+// snapshot it started with.
+func (s *Store) inLockedTx(ctx context.Context, scope subgate.Scope, id int64, fn func(tx pgx.Tx, u *subgate.SubUser) error) error {
+	var err error
+	for range maxTxAttempts {
+		err = s.lockedTx(ctx, scope, id, fn)
+		if !retryable(err) {
+			break
+		}
+	}
+	return dbError(err)
 }
 
-// lockOne locks the sub-user row where selects and then reads it, in one
-// round trip. The read is a statement of its own: a locking statement that
-// waited for another transaction sees that transaction's row but evaluates
-// its subqueries (the balances) in the snapshot it started with.
-func (s *Store) lockOne(ctx context.Context, tx pgx.Tx, where string, args ...any) (*subgate.SubUser, error) {
+func (s *Store) lockedTx(ctx context.Context, scope subgate.Scope, id int64, fn func(tx pgx.Tx, u *subgate.SubUser) error) error {
+	const where = `s.id = $1 AND s.deleted_at IS NULL AND ($2 = 0 OR s.reseller_id = $2)`
 	b := &pgx.Batch{}
-	b.Queue(`SELECT s.id FROM subusers s WHERE `+where+` FOR UPDATE`, args...)
-	b.Queue(selectSubUsers+` WHERE `+where, args...)
-	br := tx.SendBatch(ctx, b)
-	defer br.Close()
+	b.BeginTx(pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	b.Queue(`SELECT s.id FROM subusers s WHERE `+where+` FOR UPDATE`, id, int64(scope))
+	b.Queue(selectSubUsers+` WHERE `+where, id, int64(scope))
+	br := s.pool.SendBatch(ctx, b)
+	tx := br.Tx()
+	// Once committed, rolling back does nothing.
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck
+	u, err := s.readLocked(br)
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if err := fn(tx, u); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// readLocked reads the results of BEGIN, a sub-user's lock and its read.
+func (s *Store) readLocked(br pgx.BatchResults) (*subgate.SubUser, error) {
+	if _, err := br.Exec(); err != nil {
+		return nil, err
+	}
 	var id int64
 	if err := br.QueryRow().Scan(&id); errors.Is(err, pgx.ErrNoRows) {
 		return nil, subgate.NotFound("sub-user")
 	} else if err != nil {
 		return nil, err
 	}
-	us, err := s.loadSubUsers(ctx, batchQuerier{br}, "")
+	rows, err := br.Query()
+	if err != nil {
+		return nil, err
+	}
+	us, err := s.readSubUsers(rows)
 	if err != nil {
 		return nil, err
 	}
 	if len(us) != 1 {
 		return nil, fmt.Errorf("sub-user %d: locked but read %d rows", id, len(us))
 	}
-	return us[0], br.Close()
+	return us[0], nil
 }
 
 // batchQuerier reads the next result of a batch as if it were a query.
@@ -178,34 +226,38 @@ func (s *Store) CreateSubUser(ctx context.Context, u *subgate.SubUser, initial m
 		return fmt.Errorf("postgres: seal password: %w", err)
 	}
 	created := s.stamp()
+	if u.Funding == "" {
+		u.Funding = subgate.FundingAllocated
+	}
+	// The id is drawn first so that every statement of the create can name it.
+	if err := s.pool.QueryRow(ctx, `SELECT nextval(pg_get_serial_sequence('subusers', 'id'))`).Scan(&u.ID); err != nil {
+		return dbError(err)
+	}
+	steps := createSteps(u, sealed, created, initial, key)
 	var firstID int64
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		first, err := claimKey(ctx, tx, ledgerKey{ResellerID: u.ResellerID, Key: key, Op: "create"})
-		if err != nil {
-			return err
-		}
-		if first != nil {
-			firstID = first.SubUserID
-			return nil
-		}
-		if err := insertSubUser(ctx, tx, u, sealed, created); err != nil {
-			return err
-		}
-		var total int64
-		for _, b := range initial {
-			total += b
-		}
-		steps := []step{countLive(u.ResellerID, u.ID, 1), {sql: `INSERT INTO totals (subuser_id, reseller_id, available) VALUES ($1, $2, $3)`,
-			args: []any{u.ID, u.ResellerID, total}}}
-		if key != "" {
-			steps = append(steps, step{sql: `UPDATE ledger_keys SET subuser_id = $3 WHERE reseller_id = $1 AND key = $2`,
-				args: []any{u.ResellerID, key, u.ID}})
-		}
-		steps = append(steps, giveInitial(u, initial, key, created)...)
-		return runSteps(ctx, tx, append(steps, seqSteps(u.ID, &u.Seq)...)...)
-	})
+	switch {
+	case key == "" && !givesAny(initial):
+		// Nothing to check that would have to undo the create.
+		err = s.inOneTrip(ctx, steps...)
+	case key == "":
+		// A pool may be short: the checks come before the COMMIT.
+		err = s.inTxSteps(ctx, steps...)
+	default:
+		err = s.inTx(ctx, func(tx pgx.Tx) error {
+			first, err := claimKey(ctx, tx, ledgerKey{ResellerID: u.ResellerID, Key: key, Op: "create"})
+			if err != nil {
+				return err
+			}
+			if first != nil {
+				firstID = first.SubUserID
+				return nil
+			}
+			return runSteps(ctx, tx, steps...)
+		})
+	}
 	if err != nil {
-		return err
+		u.ID = 0
+		return insertError(err, u)
 	}
 	if firstID == 0 {
 		s.announcer.announce(u.Seq)
@@ -238,20 +290,74 @@ func (s *Store) CreateSubUser(ctx context.Context, u *subgate.SubUser, initial m
 	return nil
 }
 
-func insertSubUser(ctx context.Context, tx pgx.Tx, u *subgate.SubUser, sealed []byte, created time.Time) error {
-	l := u.Limits
-	if u.Funding == "" {
-		u.Funding = subgate.FundingAllocated
+// createSteps insert u, whose ID is drawn, with its counters, its
+// balances and initial gives, and number the change. The shared rows are
+// locked first, in the store's order (live count stripe, pools, change
+// stripe); the row itself is inserted after the change stripe with its Seq,
+// so a create writes one row version, not two. What follows locks nothing
+// another transaction waits for: the new rows are seen by no one, and the
+// key-share lock on the reseller row that the insert's foreign key takes
+// conflicts with no lock the store takes. (A create of a username another
+// create is inserting waits for that one, which waits for nothing of this.)
+func createSteps(u *subgate.SubUser, sealed []byte, created time.Time, initial map[subgate.Product]int64, key string) []step {
+	var total int64
+	for _, b := range initial {
+		total += b
 	}
-	err := tx.QueryRow(ctx, `INSERT INTO subusers (hash, reseller_id, username, password, name, note, email,
+	products := sortedProducts(initial)
+	steps := []step{countLive(u.ResellerID, u.ID, 1)}
+	for _, p := range products {
+		if b := initial[p]; b > 0 {
+			steps = append(steps, movePool(u.ResellerID, p, -b))
+		}
+	}
+	steps = append(steps, lockStripe(u.ID), insertSubUser(u, sealed, created),
+		step{sql: `INSERT INTO totals (subuser_id, reseller_id, available) VALUES ($1, $2, $3)`, args: []any{u.ID, u.ResellerID, total}})
+	if key != "" {
+		steps = append(steps, step{sql: `UPDATE ledger_keys SET subuser_id = $3 WHERE reseller_id = $1 AND key = $2`,
+			args: []any{u.ResellerID, key, u.ID}})
+	}
+	for _, p := range products {
+		b := initial[p]
+		steps = append(steps, step{sql: `INSERT INTO balances (subuser_id, product, available) VALUES ($1, $2, $3)`,
+			args: []any{u.ID, string(p), b}})
+		if b > 0 {
+			steps = append(steps, addLedger(subgate.LedgerEntry{ResellerID: u.ResellerID,
+				SubUserID: u.ID, Product: p, Kind: subgate.LedgerGive, Bytes: b, IdempotencyKey: key, CreatedAt: created}))
+		}
+	}
+	return steps
+}
+
+// givesAny reports whether initial moves bytes from a pool, which may be
+// short.
+func givesAny(initial map[subgate.Product]int64) bool {
+	for _, b := range initial {
+		if b > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// insertSubUser inserts u, drawing its Seq: its change stripe must be
+// locked by an earlier statement (lockStripe).
+func insertSubUser(u *subgate.SubUser, sealed []byte, created time.Time) step {
+	l := u.Limits
+	return step{sql: `INSERT INTO subusers (id, hash, reseller_id, username, password, name, note, email,
 			dashboard_password_hash, private_pool, status, limit_daily, limit_monthly, limit_lifetime,
 			limit_usage_cap, limit_ip_usage_cap, limit_max_concurrency, expires_at, allow_ips,
-			created_at, updated_at, funding)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19, $20)
-		RETURNING id`,
-		u.Hash, u.ResellerID, u.Username, sealed, u.Name, u.Note, u.Email, u.DashboardPasswordHash, u.PrivatePool,
-		string(u.Status), l.Daily, l.Monthly, l.Lifetime, l.UsageCap, l.IPUsageCap, l.MaxConcurrency,
-		dbTimePtr(u.ExpiresAt), prefixStrings(u.AllowIPs), created, string(u.Funding)).Scan(&u.ID)
+			created_at, updated_at, funding, seq)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20, $21,
+			nextval('subuser_seq'))
+		RETURNING seq`,
+		args: []any{u.ID, u.Hash, u.ResellerID, u.Username, sealed, u.Name, u.Note, u.Email, u.DashboardPasswordHash, u.PrivatePool,
+			string(u.Status), l.Daily, l.Monthly, l.Lifetime, l.UsageCap, l.IPUsageCap, l.MaxConcurrency,
+			dbTimePtr(u.ExpiresAt), prefixStrings(u.AllowIPs), created, string(u.Funding)}, scan: []any{&u.Seq}}
+}
+
+// insertError names what an insert of u broke.
+func insertError(err error, u *subgate.SubUser) error {
 	switch {
 	case uniqueViolation(err, "subusers_username_live"):
 		return subgate.Errorf(subgate.ECONFLICT, "username %s is taken", u.Username)
@@ -280,22 +386,6 @@ func isForeignKeyViolation(err error) bool {
 	return errors.As(err, &pe) && pe.SQLState() == "23503"
 }
 
-// giveInitial creates the balances of a new sub-user and moves their bytes
-// from the pool, in product order so concurrent creates lock pools alike.
-func giveInitial(u *subgate.SubUser, initial map[subgate.Product]int64, key string, at time.Time) []step {
-	var steps []step
-	for _, p := range sortedProducts(initial) {
-		b := initial[p]
-		steps = append(steps, step{sql: `INSERT INTO balances (subuser_id, product, available) VALUES ($1, $2, $3)`,
-			args: []any{u.ID, string(p), b}})
-		if b > 0 {
-			steps = append(steps, movePool(u.ResellerID, p, -b), addLedger(subgate.LedgerEntry{ResellerID: u.ResellerID,
-				SubUserID: u.ID, Product: p, Kind: subgate.LedgerGive, Bytes: b, IdempotencyKey: key, CreatedAt: at}))
-		}
-	}
-	return steps
-}
-
 func prefixStrings(ps []netip.Prefix) []string {
 	out := make([]string, len(ps))
 	for i, p := range ps {
@@ -310,12 +400,12 @@ func (s *Store) UpdateSubUser(ctx context.Context, scope subgate.Scope, id int64
 	if err != nil {
 		return nil, err
 	}
+	if upd.AllowIPsWas == nil && upd.Funding == nil {
+		return s.updateInOneTrip(ctx, scope, id, upd, sets, args, at)
+	}
 	var out *subgate.SubUser
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		u, err := s.lockSubUser(ctx, tx, scope, id)
-		if err != nil {
-			return err
-		}
+	err = s.inLockedTx(ctx, scope, id, func(tx pgx.Tx, u *subgate.SubUser) error {
+		var err error
 		if err := subgate.CheckAllowIPsWas(u, upd); err != nil {
 			return err
 		}
@@ -339,6 +429,50 @@ func (s *Store) UpdateSubUser(ctx context.Context, scope subgate.Scope, id int64
 	}
 	s.announcer.announce(out.Seq)
 	return out, nil
+}
+
+// updateInOneTrip applies an update that needs nothing read first (no
+// funding switch, no allow-list check) in one round trip (see inOneTrip):
+// it locks the row, then its change stripe, then sets the fields and the
+// new Seq in one row version and reads the row back. A sub-user not found
+// leaves only its stripe's recorded value changed, which nothing reads
+// once the stripe is unlocked.
+func (s *Store) updateInOneTrip(ctx context.Context, scope subgate.Scope, id int64, upd subgate.SubUserUpdate,
+	sets []string, args []any, at time.Time) (*subgate.SubUser, error) {
+	live := func(scopeArg string) string {
+		return ` AND deleted_at IS NULL AND (` + scopeArg + ` = 0 OR reseller_id = ` + scopeArg + `)`
+	}
+	args = append(args, dbTime(at), id, int64(scope))
+	n := len(args)
+	sets = append(sets, fmt.Sprintf("updated_at = $%d", n-2), `seq = nextval('subuser_seq')`)
+	var found bool
+	var out []*subgate.SubUser
+	err := s.inOneTrip(ctx,
+		step{sql: `SELECT id FROM subusers WHERE id = $1` + live("$2") + ` FOR UPDATE`,
+			args: []any{id, int64(scope)}, rows: func(rows pgx.Rows) error {
+				found = rows.Next()
+				rows.Close()
+				return rows.Err()
+			}},
+		lockStripe(id),
+		step{sql: `WITH s AS (UPDATE subusers SET ` + strings.Join(sets, ", ") + fmt.Sprintf(` WHERE id = $%d`, n-1) +
+			live(fmt.Sprintf("$%d", n)) + ` RETURNING *) ` + selectSubUsersFrom("s"),
+			args: args, rows: func(rows pgx.Rows) (err error) {
+				out, err = s.readSubUsers(rows)
+				return err
+			}})
+	switch {
+	case uniqueViolation(err, "subusers_username_live"):
+		return nil, subgate.Errorf(subgate.ECONFLICT, "username %s is taken", *upd.Username)
+	case err != nil:
+		return nil, err
+	case !found:
+		return nil, subgate.NotFound("sub-user")
+	case len(out) != 1:
+		return nil, fmt.Errorf("postgres: sub-user %d: locked but updated %d rows", id, len(out))
+	}
+	s.announcer.announce(out[0].Seq)
+	return out[0], nil
 }
 
 // updateSets turns the set fields of upd into SET clauses and arguments.
@@ -399,11 +533,7 @@ func (s *Store) updateSets(upd subgate.SubUserUpdate) ([]string, []any, error) {
 func (s *Store) DeleteSubUser(ctx context.Context, scope subgate.Scope, id int64, at time.Time) error {
 	at = dbTime(at)
 	var seq int64
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		u, err := s.lockSubUser(ctx, tx, scope, id)
-		if err != nil {
-			return err
-		}
+	err := s.inLockedTx(ctx, scope, id, func(tx pgx.Tx, u *subgate.SubUser) error {
 		leased, err := liveLeases(ctx, tx, id, at)
 		if err != nil {
 			return err

@@ -41,11 +41,7 @@ func scanLeaseSums(rows pgx.Rows) (map[subgate.Product]int64, error) {
 func (s *Store) Transfer(ctx context.Context, t subgate.Transfer) (*subgate.SubUser, error) {
 	at := s.stamp()
 	var out *subgate.SubUser
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		u, err := s.lockSubUser(ctx, tx, t.Scope, t.SubUserID)
-		if err != nil {
-			return err
-		}
+	err := s.inLockedTx(ctx, t.Scope, t.SubUserID, func(tx pgx.Tx, u *subgate.SubUser) error {
 		first, err := claimKey(ctx, tx, ledgerKey{ResellerID: u.ResellerID, Key: t.IdempotencyKey, Op: "transfer",
 			SubUserID: u.ID, Product: t.Product, Bytes: t.Bytes})
 		if err != nil {

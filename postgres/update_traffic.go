@@ -21,11 +21,7 @@ func (s *Store) UpdateSubUserTraffic(ctx context.Context, scope subgate.Scope, i
 	}
 	now := s.stamp()
 	var out *subgate.SubUser
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		u, err := s.lockSubUser(ctx, tx, scope, id)
-		if err != nil {
-			return err
-		}
+	err = s.inLockedTx(ctx, scope, id, func(tx pgx.Tx, u *subgate.SubUser) error {
 		first, err := claimKey(ctx, tx, ledgerKey{ResellerID: u.ResellerID, Key: key, Op: "target",
 			SubUserID: u.ID, Product: target.Product, Bytes: target.Available})
 		if err != nil {
