@@ -14,7 +14,8 @@ import (
 
 // sortColumns maps list orders to columns; each but the limit and egress
 // orders (9Proxy's, rarely used) has an index per reseller and one across
-// resellers, both over live rows and ending in id.
+// resellers, both over live rows and ending in id. Usage has a pair more
+// that lead with the status, for a status listed by usage.
 var sortColumns = map[subgate.SubUserSort]string{
 	subgate.SortUsageCap:  "s.limit_usage_cap",
 	subgate.SortIPCap:     "s.limit_ip_cap",
@@ -118,7 +119,7 @@ func (s *Store) SubUsers(ctx context.Context, f subgate.SubUserFilter) (*subgate
 			return nil, err
 		}
 	}
-	if f.Status != "" && !q.oneOff && f.Sort != subgate.SortID && f.Sort != subgate.SortStatus {
+	if f.Status != "" && !q.oneOff && !statusIndexed(f.Sort) {
 		if err := s.addRareStatus(ctx, &q, f); err != nil {
 			return nil, err
 		}
@@ -221,6 +222,12 @@ func (s *Store) estimate(ctx context.Context, filter listQuery, scope subgate.Sc
 		err = s.read.QueryRowContext(ctx, query, append(args, from, limit)...).Scan(&read, &hits, &last)
 		return read, hits, last, err
 	})
+}
+
+// statusIndexed reports whether an index holds a status's rows in this
+// order, so that a status filter walks only its own rows whatever its size.
+func statusIndexed(sort subgate.SubUserSort) bool {
+	return sort == subgate.SortID || sort == subgate.SortStatus || sort == subgate.SortUsed
 }
 
 // addRareStatus fetches a rare status's rows by id. A sort index walk
