@@ -15,8 +15,8 @@ import (
 // sortColumns maps list orders to columns; each but the limit and egress
 // orders (9Proxy's, rarely used) has an index per reseller and one across
 // resellers, both over live rows and ending in id. Usage has a pair more
-// that lead with the status, for a status listed by usage, and its own
-// pair carries the searched text after the id.
+// that lead with the status, for a status listed by usage, and its indexes
+// carry the searched text after the id.
 var sortColumns = map[subgate.SubUserSort]string{
 	subgate.SortUsageCap:  "s.limit_usage_cap",
 	subgate.SortIPCap:     "s.limit_ip_cap",
