@@ -313,6 +313,7 @@ func BenchmarkList(b *testing.B) {
 		{"search/word-used", subgate.SubUserFilter{Scope: scope, Search: "juniper", Sort: subgate.SortUsed, Desc: true}, 3},
 		{"search/word-used-deep", subgate.SubUserFilter{Scope: scope, Search: "juniper", Sort: subgate.SortUsed, Desc: true}, 20},
 		{"search/vip-used", subgate.SubUserFilter{Scope: scope, Search: "vip", Sort: subgate.SortUsed, Desc: true}, 20},
+		{"search/admin-word-used", subgate.SubUserFilter{Search: "juniper", Sort: subgate.SortUsed, Desc: true}, 3},
 		{"search/disabled-word-used", subgate.SubUserFilter{Scope: scope, Status: subgate.StatusDisabled, Search: "juniper", Sort: subgate.SortUsed, Desc: true}, 20},
 		{"search/vip-note", subgate.SubUserFilter{Scope: scope, Search: "vip", Sort: subgate.SortUsername}, 20},
 		{"search/rare-token", subgate.SubUserFilter{Scope: scope, Search: "$token"}, 1},
