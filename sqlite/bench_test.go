@@ -183,7 +183,8 @@ func dropSubUserIndexes(b testing.TB, s *Store) func() {
 // benchSeedDirEnv names the environment variable of a directory where the
 // list benchmark keeps its loaded databases between runs (unset: load on
 // every run). A kept file is named by its size and a digest of the schema
-// and of the load, so a changed migration or data set loads afresh.
+// and of the load, so a changed migration or data set loads afresh; files
+// of earlier schemas stay until removed.
 const benchSeedDirEnv = "SUBGATE_BENCH_SEED_DIR"
 
 // seedVersion names the data bulkLoad writes; change it when that changes.
@@ -199,6 +200,7 @@ func seededStore(b *testing.B, n int) (*Store, int64) {
 		kept = filepath.Join(dir, seedName(b, n))
 		err := copyFile(kept, path)
 		if err == nil {
+			b.Logf("copied %d loaded sub-users from %s", n, kept)
 			s := openFile(b, path)
 			var rid int64
 			if err := s.read.QueryRow(`SELECT id FROM resellers WHERE name = 'big'`).Scan(&rid); err != nil {
