@@ -14,7 +14,9 @@ import (
 
 // sortColumns maps list orders to columns; each but the limit and egress
 // orders (9Proxy's, rarely used) has an index per reseller and one across
-// resellers, both over live rows and ending in id.
+// resellers, both over live rows and ending in id. Usage has a pair more
+// that lead with the status, for a status listed by usage, and its indexes
+// carry the searched text after the id.
 var sortColumns = map[subgate.SubUserSort]string{
 	subgate.SortUsageCap:  "s.limit_usage_cap",
 	subgate.SortIPCap:     "s.limit_ip_cap",
@@ -118,7 +120,7 @@ func (s *Store) SubUsers(ctx context.Context, f subgate.SubUserFilter) (*subgate
 			return nil, err
 		}
 	}
-	if f.Status != "" && !q.oneOff && f.Sort != subgate.SortID && f.Sort != subgate.SortStatus {
+	if f.Status != "" && !q.oneOff && !statusIndexed(f.Sort) {
 		if err := s.addRareStatus(ctx, &q, f); err != nil {
 			return nil, err
 		}
@@ -223,6 +225,12 @@ func (s *Store) estimate(ctx context.Context, filter listQuery, scope subgate.Sc
 	})
 }
 
+// statusIndexed reports whether an index holds a status's rows in this
+// order, so that a status filter walks only its own rows whatever its size.
+func statusIndexed(sort subgate.SubUserSort) bool {
+	return sort == subgate.SortID || sort == subgate.SortStatus || sort == subgate.SortUsed
+}
+
 // addRareStatus fetches a rare status's rows by id. A sort index walk
 // finds a page of a common status at once, but must pass every row to learn
 // that a rare one (say, the few blocked sub-users) has no more; the status
@@ -251,13 +259,14 @@ const defaultRareMatches = 2000
 const defaultMatchSetRatio = 2
 
 // addSearch picks how to find the matches of the case-insensitive
-// substring condition already in q. Terms of three characters or more can use the trigram
-// index: a rare term is fetched by id; a common term listed in id order
-// over a large scope is read in the index's own (id) order; a term of
-// middling frequency is checked against the set of its index hits while
-// walking the sort index (see matchSetPays). Everything else filters rows
-// while walking the sort index, where a page fills quickly because matches
-// are dense. The LIKE condition always applies, so every strategy returns
+// substring condition already in q. Terms of three characters or more can
+// use the trigram index: a rare term is fetched by id; a common term listed
+// in id order over a large scope is read in the index's own (id) order; a
+// term of middling frequency is checked against the set of its index hits
+// while walking the sort index (see matchSetPays), unless that index holds
+// the searched text itself (usage). Everything else filters rows while
+// walking the sort index, where a page fills quickly because matches are
+// dense. The LIKE condition always applies, so every strategy returns
 // exactly the same rows.
 func (s *Store) addSearch(ctx context.Context, q *listQuery, term string, f subgate.SubUserFilter) error {
 	if utf8.RuneCountInString(term) < 3 {
@@ -281,6 +290,11 @@ func (s *Store) addSearch(ctx context.Context, q *listQuery, term string, f subg
 			q.add("f.subusers_fts MATCH ?", ftsPhrase(term))
 			return nil
 		}
+	}
+	if f.Sort == subgate.SortUsed {
+		// The usage indexes hold the searched text: the walk tests each
+		// row there, no cheaper than checking it against a match set.
+		return nil
 	}
 	pays, err := s.matchSetPays(ctx, term, ids, f)
 	if err != nil || !pays {

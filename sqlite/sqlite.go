@@ -10,7 +10,8 @@
 // frequency under a non-id sort on shallow pages, filter rows while walking
 // the sort index, so their cost grows with the offset: cursor pages keep it
 // flat. On deeper pages a middling term's index hits are collected once and
-// the walk only checks ids against them.
+// the walk only checks ids against them, except by usage: those indexes
+// carry the searched text, so their walk reads no rows to test it.
 package sqlite
 
 import (
