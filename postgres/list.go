@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -342,7 +343,7 @@ var (
 // substring's frequency, so the page first walks searchWindow rows of the
 // list order, testing the search on each, and then goes on by walking when
 // the matches seen there foretell more than searchIndexRows in the scope,
-// from the index when they do not.
+// from the index when they do not (see likelyAtLeast).
 func (s *Store) searchPage(ctx context.Context, p *listPlan) ([]pageKey, error) {
 	want := p.f.Limit + 1
 	var a listArgs
@@ -455,7 +456,7 @@ func (s *Store) searchRest(ctx context.Context, p *listPlan, end pageKey, limit,
 	if err != nil {
 		return nil, err
 	}
-	if int64(seen)*rows/int64(searchWindow) > searchIndexRows {
+	if int64(likelyAtLeast(seen))*rows/int64(searchWindow) > searchIndexRows {
 		return s.pageKeys(ctx, p, &end, limit, searchHidden)
 	}
 	// The matches from the index, then the page among them in list order.
@@ -471,6 +472,14 @@ func (s *Store) searchRest(ctx context.Context, p *listPlan, end pageKey, limit,
 	within := *p
 	within.ids, within.f.Status = append(ids, 0)[:len(ids)], ""
 	return s.pageKeys(ctx, &within, &end, limit, searchOmitted)
+}
+
+// likelyAtLeast is what a window in which seen rows matched promises of
+// windows to come: seen less two standard deviations (as counts of rare
+// events, seen varies by about its square root), so a rare term that
+// happened to cluster in the window is not walked on for thousands of rows.
+func likelyAtLeast(seen int) int {
+	return max(0, seen-int(math.Ceil(2*math.Sqrt(float64(seen)))))
 }
 
 // liveRows is the number of live sub-users of scope (0: all), from the

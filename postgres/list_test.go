@@ -193,7 +193,8 @@ func TestSearchPagesAlikeWhicheverWayTheyGoOn(t *testing.T) {
 		name      string
 		window    int
 		indexRows int64
-	}{{"one window", 1000, 3000}, {"walking on", 2, 0}, {"from the index", 2, 1 << 40}, {"window of one", 1, 1 << 40}}
+		limit     int
+	}{{"one window", 1000, 3000, 3}, {"walking on", 15, 0, 8}, {"from the index", 2, 1 << 40, 3}, {"window of one", 1, 1 << 40, 2}}
 	sorts := []subgate.SubUserSort{subgate.SortID, subgate.SortUsername, subgate.SortCreatedAt, subgate.SortStatus, subgate.SortUsed, subgate.SortAvailable}
 	for _, scope := range []subgate.Scope{subgate.Scope(fx.r.ID), 0} {
 		for _, sort := range sorts {
@@ -214,7 +215,7 @@ func TestSearchPagesAlikeWhicheverWayTheyGoOn(t *testing.T) {
 						for _, w := range ways {
 							restore := postgres.SetSearchWindow(w.window, w.indexRows)
 							f := base
-							f.Search, f.Limit = search, 3
+							f.Search, f.Limit = search, w.limit
 							got := listAll(t, fx, f)
 							restore()
 							if !slices.Equal(got, want) {
