@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -283,14 +284,16 @@ func (p *listPlan) order(src listSource) string {
 
 // pageSQL selects the ids and sort values of up to limit rows after the
 // position after (or at the filter's offset): the page is chosen on the
-// keys alone, so rows an OFFSET skips never get their balances read.
+// keys alone, so rows an OFFSET skips never get their balances read. Limits
+// are written into the statement: a cached plan made for an unknown limit
+// assumes a large one and may read the whole list in parallel.
 func (p *listPlan) pageSQL(after *pageKey, limit int, search searchUse) (string, listArgs) {
 	var a listArgs
 	src := p.source(search)
 	q := `SELECT ` + src.id + `, ` + p.col + ` FROM ` + src.from + ` WHERE ` + p.where(&a, src, search, after) +
-		` ORDER BY ` + p.order(src) + ` LIMIT ` + a.add(limit)
+		` ORDER BY ` + p.order(src) + ` LIMIT ` + strconv.Itoa(limit)
 	if after == nil && p.f.Offset > 0 {
-		q += ` OFFSET ` + a.add(p.f.Offset)
+		q += ` OFFSET ` + strconv.Itoa(p.f.Offset)
 	}
 	return q, a
 }
@@ -352,11 +355,11 @@ func (s *Store) searchPage(ctx context.Context, p *listPlan) ([]pageKey, error) 
 		src = fromTotals // the search is tested on the sub-user row
 	}
 	hit := "coalesce(s.search LIKE lower(" + a.add(searchPattern(p.f.Search)) + "), false)"
-	window := a.add(searchWindow)
+	window := strconv.Itoa(searchWindow)
 	q := `SELECT id, k, hit, n = ` + window + ` FROM (SELECT id, k, hit, row_number() OVER () AS n FROM (SELECT ` +
 		src.id + ` AS id, ` + p.col + ` AS k, ` + hit + ` AS hit FROM ` + src.from + ` WHERE ` +
 		p.where(&a, src, searchOmitted, p.after) + ` ORDER BY ` + p.order(src) + ` LIMIT ` + window + `) w) x
-		WHERE hit OR n = ` + window + ` LIMIT ` + a.add(want+1)
+		WHERE hit OR n = ` + window + ` LIMIT ` + strconv.Itoa(want+1)
 	rows, err := s.pool.Query(ctx, q, a...)
 	if err != nil {
 		return nil, err
