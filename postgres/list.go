@@ -166,7 +166,8 @@ func (s *Store) SubUsers(ctx context.Context, f subgate.SubUserFilter) (*subgate
 		}
 	} else {
 		// One statement: the page on the keys, then its rows in full.
-		q, a := p.pageSQL(p.after, f.Limit+1, searchIndexed)
+		var a listArgs
+		q := p.pageSQL(&a, p.after, f.Limit+1, searchIndexed)
 		items, err = s.loadSubUsers(ctx, s.pool, selectSubUsers+` JOIN (`+q+`) p(id, k) ON p.id = s.id ORDER BY p.k `+p.dir+`, p.id `+p.dir, a...)
 	}
 	if err != nil {
@@ -215,6 +216,9 @@ type listPlan struct {
 	dir, cmp string
 	after    *pageKey
 	ids      []int64 // when not nil, the only ids that may be listed
+	// idsFrom, when not "", is an array expression of the only ids that
+	// may be listed, in the statement's arguments.
+	idsFrom string
 }
 
 // searchUse says how a statement tests the search.
@@ -256,6 +260,9 @@ func (p *listPlan) where(a *listArgs, src listSource, search searchUse, after *p
 	if p.ids != nil {
 		where = append(where, src.id+" = ANY("+a.add(p.ids)+")")
 	}
+	if p.idsFrom != "" {
+		where = append(where, src.id+" = ANY("+p.idsFrom+")")
+	}
 	if p.f.Search != "" {
 		switch search {
 		case searchIndexed:
@@ -287,21 +294,14 @@ func (p *listPlan) order(src listSource) string {
 // keys alone, so rows an OFFSET skips never get their balances read. Limits
 // are written into the statement: a cached plan made for an unknown limit
 // assumes a large one and may read the whole list in parallel.
-func (p *listPlan) pageSQL(after *pageKey, limit int, search searchUse) (string, listArgs) {
-	var a listArgs
+func (p *listPlan) pageSQL(a *listArgs, after *pageKey, limit int, search searchUse) string {
 	src := p.source(search)
-	q := `SELECT ` + src.id + `, ` + p.col + ` FROM ` + src.from + ` WHERE ` + p.where(&a, src, search, after) +
+	q := `SELECT ` + src.id + `, ` + p.col + ` FROM ` + src.from + ` WHERE ` + p.where(a, src, search, after) +
 		` ORDER BY ` + p.order(src) + ` LIMIT ` + strconv.Itoa(limit)
 	if after == nil && p.f.Offset > 0 {
 		q += ` OFFSET ` + strconv.Itoa(p.f.Offset)
 	}
-	return q, a
-}
-
-// pageKeys chooses up to limit rows after the position after.
-func (s *Store) pageKeys(ctx context.Context, p *listPlan, after *pageKey, limit int, search searchUse) ([]pageKey, error) {
-	q, a := p.pageSQL(after, limit, search)
-	return s.queryKeys(ctx, q, a...)
+	return q
 }
 
 func (s *Store) queryKeys(ctx context.Context, q string, args ...any) ([]pageKey, error) {
@@ -356,11 +356,15 @@ func (s *Store) searchPage(ctx context.Context, p *listPlan) ([]pageKey, error) 
 	}
 	hit := "coalesce(s.search LIKE lower(" + a.add(searchPattern(p.f.Search)) + "), false)"
 	window := strconv.Itoa(searchWindow)
-	q := `SELECT id, k, hit, n = ` + window + ` FROM (SELECT id, k, hit, row_number() OVER () AS n FROM (SELECT ` +
+	rows := `(SELECT coalesce(sum(n), 0)::bigint FROM live_counts)`
+	if p.f.Scope != 0 {
+		rows = `(SELECT coalesce(sum(n), 0)::bigint FROM live_counts WHERE reseller_id = ` + a.add(int64(p.f.Scope)) + `)`
+	}
+	q := `SELECT id, k, hit, n = ` + window + `, ` + rows + ` FROM (SELECT id, k, hit, row_number() OVER () AS n FROM (SELECT ` +
 		src.id + ` AS id, ` + p.col + ` AS k, ` + hit + ` AS hit FROM ` + src.from + ` WHERE ` +
 		p.where(&a, src, searchOmitted, p.after) + ` ORDER BY ` + p.order(src) + ` LIMIT ` + window + `) w) x
 		WHERE hit OR n = ` + window + ` LIMIT ` + strconv.Itoa(want+1)
-	rows, err := s.pool.Query(ctx, q, a...)
+	found, err := s.pool.Query(ctx, q, a...)
 	if err != nil {
 		return nil, err
 	}
@@ -368,7 +372,8 @@ func (s *Store) searchPage(ctx context.Context, p *listPlan) ([]pageKey, error) 
 	var end *pageKey // the window's last row, when the list goes on past it
 	var k pageKey
 	var isHit, isEnd bool
-	_, err = pgx.ForEachRow(rows, []any{&k.id, &k.k, &isHit, &isEnd}, func() error {
+	var scopeRows int64
+	_, err = pgx.ForEachRow(found, []any{&k.id, &k.k, &isHit, &isEnd, &scopeRows}, func() error {
 		if isHit && len(keys) < want {
 			keys = append(keys, k)
 		}
@@ -380,7 +385,7 @@ func (s *Store) searchPage(ctx context.Context, p *listPlan) ([]pageKey, error) 
 	if err != nil || len(keys) == want || end == nil {
 		return keys, err
 	}
-	rest, err := s.searchRest(ctx, p, *end, want-len(keys), len(keys))
+	rest, err := s.searchRest(ctx, p, *end, want-len(keys), len(keys), scopeRows)
 	return append(keys, rest...), err
 }
 
@@ -453,28 +458,19 @@ func (s *Store) rareStatusIDs(ctx context.Context, f subgate.SubUserFilter) ([]i
 }
 
 // searchRest chooses the next limit matches of p's search after the
-// position end of a window in which seen rows matched.
-func (s *Store) searchRest(ctx context.Context, p *listPlan, end pageKey, limit, seen int) ([]pageKey, error) {
-	rows, err := s.liveRows(ctx, p.f.Scope)
-	if err != nil {
-		return nil, err
-	}
-	if int64(likelyAtLeast(seen))*rows/int64(searchWindow) > searchIndexRows {
-		return s.pageKeys(ctx, p, &end, limit, searchHidden)
-	}
-	// The matches from the index, then the page among them in list order.
+// position end of a window in which seen rows matched, of rows in the scope.
+func (s *Store) searchRest(ctx context.Context, p *listPlan, end pageKey, limit, seen int, rows int64) ([]pageKey, error) {
 	var a listArgs
-	idRows, err := s.pool.Query(ctx, `SELECT s.id FROM subusers s WHERE `+p.where(&a, fromSubUsers, searchIndexed, nil), a...)
-	if err != nil {
-		return nil, err
+	if int64(likelyAtLeast(seen))*rows/int64(searchWindow) > searchIndexRows {
+		return s.queryKeys(ctx, p.pageSQL(&a, &end, limit, searchHidden), a...)
 	}
-	ids, err := pgx.CollectRows(idRows, pgx.RowTo[int64])
-	if err != nil {
-		return nil, err
-	}
+	// The page among the matches the index finds, in list order. The
+	// planner takes an array from a subquery for a few ids, so it reads the
+	// order's key of each rather than walking the order.
 	within := *p
-	within.ids, within.f.Status = append(ids, 0)[:len(ids)], ""
-	return s.pageKeys(ctx, &within, &end, limit, searchOmitted)
+	within.idsFrom = `ARRAY(SELECT s.id FROM subusers s WHERE ` + p.where(&a, fromSubUsers, searchIndexed, nil) + `)`
+	within.ids, within.f.Status = nil, ""
+	return s.queryKeys(ctx, within.pageSQL(&a, &end, limit, searchOmitted), a...)
 }
 
 // likelyAtLeast is what a window in which seen rows matched promises of
@@ -483,13 +479,4 @@ func (s *Store) searchRest(ctx context.Context, p *listPlan, end pageKey, limit,
 // happened to cluster in the window is not walked on for thousands of rows.
 func likelyAtLeast(seen int) int {
 	return max(0, seen-int(math.Ceil(2*math.Sqrt(float64(seen)))))
-}
-
-// liveRows is the number of live sub-users of scope (0: all), from the
-// counters.
-func (s *Store) liveRows(ctx context.Context, scope subgate.Scope) (int64, error) {
-	var n int64
-	err := s.pool.QueryRow(ctx, `SELECT coalesce(sum(n), 0)::bigint FROM live_counts WHERE $1 = 0 OR reseller_id = $1`,
-		int64(scope)).Scan(&n)
-	return n, err
 }
