@@ -461,7 +461,7 @@ func (s *Store) rareStatusIDs(ctx context.Context, f subgate.SubUserFilter) ([]i
 // position end of a window in which seen rows matched, of rows in the scope.
 func (s *Store) searchRest(ctx context.Context, p *listPlan, end pageKey, limit, seen int, rows int64) ([]pageKey, error) {
 	var a listArgs
-	if int64(likelyAtLeast(seen))*rows/int64(searchWindow) > searchIndexRows {
+	if likelyAtLeast(seen)*float64(rows)/float64(searchWindow) > float64(searchIndexRows) {
 		return s.queryKeys(ctx, p.pageSQL(&a, &end, limit, searchHidden), a...)
 	}
 	// The page among the matches the index finds, in list order. The
@@ -474,9 +474,10 @@ func (s *Store) searchRest(ctx context.Context, p *listPlan, end pageKey, limit,
 }
 
 // likelyAtLeast is what a window in which seen rows matched promises of
-// windows to come: seen less two standard deviations (as counts of rare
+// windows to come: seen less one standard deviation (as counts of rare
 // events, seen varies by about its square root), so a rare term that
-// happened to cluster in the window is not walked on for thousands of rows.
-func likelyAtLeast(seen int) int {
-	return max(0, seen-int(math.Ceil(2*math.Sqrt(float64(seen)))))
+// happened to cluster in the window is seldom walked on for thousands of
+// rows, while a term a little too common for the index still is.
+func likelyAtLeast(seen int) float64 {
+	return max(0, float64(seen)-math.Sqrt(float64(seen)))
 }
