@@ -226,7 +226,7 @@ type searchUse int
 
 const (
 	searchIndexed searchUse = iota // as a condition the trigram index serves
-	searchHidden                   // as a condition hidden from the index
+	searchHidden                   // as a condition hidden from the index, for a walk
 	searchOmitted                  // not at all (tested elsewhere)
 )
 
@@ -268,7 +268,10 @@ func (p *listPlan) where(a *listArgs, src listSource, search searchUse, after *p
 		case searchIndexed:
 			where = append(where, searchCondition(p.f.Search, a.add))
 		case searchHidden:
-			where = append(where, "(s.search || '') LIKE lower("+a.add(searchPattern(p.f.Search))+")")
+			// coalesce also hides the LIKE from the planner's estimate of
+			// how rare a substring is, which would otherwise expect to walk
+			// most of the list and walk it in parallel, slow to start.
+			where = append(where, "coalesce(s.search LIKE lower("+a.add(searchPattern(p.f.Search))+"), false)")
 		}
 	}
 	if after != nil {
