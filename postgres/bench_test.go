@@ -59,42 +59,69 @@ func BenchmarkCreateSubUser(b *testing.B) {
 // for the figures in the README), and reports the p50 and p99 latency of a
 // page.
 func BenchmarkList(b *testing.B) {
-	db := newTestDB(b)
+	n := storetest.BenchSubUsers(b)
+	db, seeded := listBenchDB(b, n)
 	st := db.open(b)
 	ctx := context.Background()
 	big := &subgate.Reseller{Name: "big"}
 	small := &subgate.Reseller{Name: "small"}
-	for _, r := range []*subgate.Reseller{big, small} {
-		if err := st.CreateReseller(ctx, r); err != nil {
-			b.Fatal(err)
+	if seeded {
+		for _, r := range []*subgate.Reseller{big, small} {
+			if err := db.admin.QueryRow(ctx, `SELECT id FROM `+db.schema+`.resellers WHERE name = $1`, r.Name).Scan(&r.ID); err != nil {
+				b.Fatal(err)
+			}
 		}
+	} else {
+		for _, r := range []*subgate.Reseller{big, small} {
+			if err := st.CreateReseller(ctx, r); err != nil {
+				b.Fatal(err)
+			}
+		}
+		start := time.Now()
+		bulkLoad(b, db, n, big.ID, small.ID)
+		markSeeded(b, db)
+		b.Logf("loaded %d sub-users in %v", n, time.Since(start).Round(time.Millisecond))
 	}
-	start := time.Now()
-	n := storetest.BenchSubUsers(b)
-	bulkLoad(b, db, n, big.ID, small.ID)
-	b.Logf("loaded %d sub-users in %v", n, time.Since(start).Round(time.Millisecond))
 
+	bigScope := subgate.Scope(big.ID)
 	cases := []struct {
 		name string
 		f    subgate.SubUserFilter
 	}{
-		{"reseller/id", subgate.SubUserFilter{Scope: subgate.Scope(big.ID)}},
-		{"reseller/username", subgate.SubUserFilter{Scope: subgate.Scope(big.ID), Sort: subgate.SortUsername}},
-		{"reseller/used-desc", subgate.SubUserFilter{Scope: subgate.Scope(big.ID), Sort: subgate.SortUsed, Desc: true}},
-		{"reseller/status-active", subgate.SubUserFilter{Scope: subgate.Scope(big.ID), Status: subgate.StatusActive, Sort: subgate.SortCreatedAt}},
-		{"reseller/disabled-used", subgate.SubUserFilter{Scope: subgate.Scope(big.ID), Status: subgate.StatusDisabled, Sort: subgate.SortUsed, Desc: true}},
-		{"reseller/blocked-used", subgate.SubUserFilter{Scope: subgate.Scope(big.ID), Status: subgate.StatusBlocked, Sort: subgate.SortUsed, Desc: true}},
+		{"reseller/id", subgate.SubUserFilter{Scope: bigScope}},
+		{"reseller/username", subgate.SubUserFilter{Scope: bigScope, Sort: subgate.SortUsername}},
+		{"reseller/used-desc", subgate.SubUserFilter{Scope: bigScope, Sort: subgate.SortUsed, Desc: true}},
+		{"reseller/status-active", subgate.SubUserFilter{Scope: bigScope, Status: subgate.StatusActive, Sort: subgate.SortCreatedAt}},
+		{"reseller/disabled-used", subgate.SubUserFilter{Scope: bigScope, Status: subgate.StatusDisabled, Sort: subgate.SortUsed, Desc: true}},
+		{"reseller/blocked-used", subgate.SubUserFilter{Scope: bigScope, Status: subgate.StatusBlocked, Sort: subgate.SortUsed, Desc: true}},
+		{"reseller/search-rare", subgate.SubUserFilter{Scope: bigScope, Search: "0424242"}},
+		{"reseller/search-common", subgate.SubUserFilter{Scope: bigScope, Search: "falcon"}},
+		{"reseller/search-3char", subgate.SubUserFilter{Scope: bigScope, Search: "ple"}},
+		{"reseller/search-common-used", subgate.SubUserFilter{Scope: bigScope, Search: "falcon", Sort: subgate.SortUsed, Desc: true}},
+		{"reseller/search-short", subgate.SubUserFilter{Scope: bigScope, Search: "q7"}},
+		// The admin's lists span every reseller.
+		{"admin/id", subgate.SubUserFilter{}},
+		{"admin/username", subgate.SubUserFilter{Sort: subgate.SortUsername}},
+		{"admin/used-desc", subgate.SubUserFilter{Sort: subgate.SortUsed, Desc: true}},
 		{"admin/available", subgate.SubUserFilter{Sort: subgate.SortAvailable}},
-		{"search/rare", subgate.SubUserFilter{Scope: subgate.Scope(big.ID), Search: "0424242"}},
-		{"search/common", subgate.SubUserFilter{Scope: subgate.Scope(big.ID), Search: "falcon"}},
-		{"search/note", subgate.SubUserFilter{Search: "invoice 77"}},
-		{"search/short", subgate.SubUserFilter{Scope: subgate.Scope(big.ID), Search: "q7"}},
-		{"reseller/id-with-total", subgate.SubUserFilter{Scope: subgate.Scope(big.ID), WithTotal: true}},
-		{"admin/id-with-total", subgate.SubUserFilter{WithTotal: true}},
-		{"count/active-exact", subgate.SubUserFilter{Scope: subgate.Scope(big.ID), Status: subgate.StatusActive, WithTotal: true}},
-		{"count/active-estimate", subgate.SubUserFilter{Scope: subgate.Scope(big.ID), Status: subgate.StatusActive, WithTotal: true, EstimateTotal: true}},
-		{"count/common-exact", subgate.SubUserFilter{Scope: subgate.Scope(big.ID), Search: "falcon", WithTotal: true}},
-		{"count/common-estimate", subgate.SubUserFilter{Scope: subgate.Scope(big.ID), Search: "falcon", WithTotal: true, EstimateTotal: true}},
+		{"admin/status-active", subgate.SubUserFilter{Status: subgate.StatusActive, Sort: subgate.SortCreatedAt}},
+		{"admin/disabled-used", subgate.SubUserFilter{Status: subgate.StatusDisabled, Sort: subgate.SortUsed, Desc: true}},
+		{"admin/blocked-used", subgate.SubUserFilter{Status: subgate.StatusBlocked, Sort: subgate.SortUsed, Desc: true}},
+		{"admin/search-rare", subgate.SubUserFilter{Search: "0424242"}},
+		{"admin/search-common", subgate.SubUserFilter{Search: "falcon"}},
+		{"admin/search-3char", subgate.SubUserFilter{Search: "ple"}},
+		{"admin/search-common-used", subgate.SubUserFilter{Search: "falcon", Sort: subgate.SortUsed, Desc: true}},
+		{"admin/search-note", subgate.SubUserFilter{Search: "invoice 77"}},
+		{"admin/search-note-used", subgate.SubUserFilter{Search: "invoice 77", Sort: subgate.SortUsed, Desc: true}},
+		{"admin/search-1pct", subgate.SubUserFilter{Search: "invoice 7"}},
+		{"admin/search-1pct-used", subgate.SubUserFilter{Search: "invoice 7", Sort: subgate.SortUsed, Desc: true}},
+		{"count/reseller-exact", subgate.SubUserFilter{Scope: bigScope, WithTotal: true}},
+		{"count/admin-exact", subgate.SubUserFilter{WithTotal: true}},
+		{"count/active-exact", subgate.SubUserFilter{Scope: bigScope, Status: subgate.StatusActive, WithTotal: true}},
+		{"count/active-estimate", subgate.SubUserFilter{Scope: bigScope, Status: subgate.StatusActive, WithTotal: true, EstimateTotal: true}},
+		{"count/common-exact", subgate.SubUserFilter{Scope: bigScope, Search: "falcon", WithTotal: true}},
+		{"count/common-estimate", subgate.SubUserFilter{Scope: bigScope, Search: "falcon", WithTotal: true, EstimateTotal: true}},
+		{"count/admin-active-estimate", subgate.SubUserFilter{Status: subgate.StatusActive, WithTotal: true, EstimateTotal: true}},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {

@@ -3,7 +3,9 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -85,11 +87,16 @@ const minTrigramRun = 3
 // planner expects a handful, so such searches hide the column from the
 // index and walk the list order instead (they stop after a page of matches).
 func searchCondition(search string, arg func(any) string) string {
-	p := arg(likePattern(strings.ReplaceAll(search, searchSeparator, "")))
+	p := arg(searchPattern(search))
 	if longestWordRun(search) < minTrigramRun {
 		return "(s.search || '') LIKE lower(" + p + ")"
 	}
 	return "s.search LIKE lower(" + p + ")"
+}
+
+// searchPattern is the LIKE pattern of a search of the search column.
+func searchPattern(search string) string {
+	return likePattern(strings.ReplaceAll(search, searchSeparator, ""))
 }
 
 // longestWordRun is the length in characters of the longest run of letters
@@ -120,14 +127,67 @@ func (s *Store) SubUsers(ctx context.Context, f subgate.SubUserFilter) (*subgate
 		return nil, err
 	}
 	key := sortKeys[f.Sort]
-	col, src := key.col, key.src
-	var where []string
+	p := &listPlan{f: f, col: key.col, src: key.src, dir: "ASC", cmp: ">"}
+	if f.Desc {
+		p.dir, p.cmp = "DESC", "<"
+	}
+	if f.After != "" {
+		c, err := storeutil.DecodeCursor(f.After, f)
+		if err != nil {
+			return nil, err
+		}
+		v, err := cursorValue(c)
+		if err != nil {
+			return nil, err
+		}
+		p.after = &pageKey{id: c.ID, k: v}
+	}
+	out := &subgate.SubUserPage{Total: -1}
+	if f.WithTotal {
+		total, estimated, err := s.countMatches(ctx, f)
+		if err != nil {
+			return nil, dbError(err)
+		}
+		out.Total, out.TotalEstimated = total, estimated
+	}
+	if f.Status != "" && p.src == fromTotals {
+		ids, err := s.rareStatusIDs(ctx, f)
+		if err != nil {
+			return nil, dbError(err)
+		}
+		p.ids = ids
+	}
+	var items []*subgate.SubUser
+	var err error
+	if f.Search != "" && longestWordRun(f.Search) >= minTrigramRun && f.Offset == 0 {
+		var keys []pageKey
+		if keys, err = s.searchPage(ctx, p); err == nil {
+			items, err = s.loadPage(ctx, keys)
+		}
+	} else {
+		// One statement: the page on the keys, then its rows in full.
+		var a listArgs
+		q := p.pageSQL(&a, p.after, f.Limit+1, searchIndexed)
+		items, err = s.loadSubUsers(ctx, s.pool, selectSubUsers+` JOIN (`+q+`) p(id, k) ON p.id = s.id ORDER BY p.k `+p.dir+`, p.id `+p.dir, a...)
+	}
+	if err != nil {
+		return nil, dbError(err)
+	}
+	if len(items) > f.Limit {
+		items = items[:f.Limit]
+		out.Next = cursorOf(items[len(items)-1], f)
+	}
+	out.Items = items
+	return out, nil
+}
+
+// countMatches counts what f lists (see countSubUsers).
+func (s *Store) countMatches(ctx context.Context, f subgate.SubUserFilter) (int64, bool, error) {
 	var args []any
 	arg := func(v any) string {
 		args = append(args, v)
 		return fmt.Sprintf("$%d", len(args))
 	}
-	// The conditions on the sub-user row; scope is on the list source.
 	var scopeArg string
 	if f.Scope != 0 {
 		scopeArg = arg(int64(f.Scope))
@@ -139,72 +199,197 @@ func (s *Store) SubUsers(ctx context.Context, f subgate.SubUserFilter) (*subgate
 	if f.Search != "" {
 		conds = append(conds, searchCondition(f.Search, arg))
 	}
-	if src == fromTotals && len(conds) == 0 {
-		src = totalsAlone
+	return s.countSubUsers(ctx, f, scopeArg, conds, args)
+}
+
+// pageKey is a listed row's place in its order: its id and sort value.
+type pageKey struct {
+	id int64
+	k  any
+}
+
+// listPlan is what the statements of one list page are built from.
+type listPlan struct {
+	f        subgate.SubUserFilter
+	col      string
+	src      listSource
+	dir, cmp string
+	after    *pageKey
+	ids      []int64 // when not nil, the only ids that may be listed
+	// idsFrom, when not "", is an array expression of the only ids that
+	// may be listed, in the statement's arguments.
+	idsFrom string
+}
+
+// searchUse says how a statement tests the search.
+type searchUse int
+
+const (
+	searchIndexed searchUse = iota // as a condition the trigram index serves
+	searchHidden                   // as a condition hidden from the index, for a walk
+	searchOmitted                  // not at all (tested elsewhere)
+)
+
+// listArgs numbers a statement's arguments.
+type listArgs []any
+
+func (a *listArgs) add(v any) string {
+	*a = append(*a, v)
+	return fmt.Sprintf("$%d", len(*a))
+}
+
+// source is the list source a statement reads: the totals alone serve their
+// orders when nothing is tested on the sub-user row.
+func (p *listPlan) source(search searchUse) listSource {
+	if p.src == fromTotals && p.f.Status == "" && (p.f.Search == "" || search == searchOmitted) {
+		return totalsAlone
 	}
-	where = append(where, src.live)
-	if scopeArg != "" {
-		where = append(where, src.reseller+" = "+scopeArg)
+	return p.src
+}
+
+// where is the statement's condition on src for p's scope, status, ids and
+// search (as used), after the position after.
+func (p *listPlan) where(a *listArgs, src listSource, search searchUse, after *pageKey) string {
+	where := []string{src.live}
+	if p.f.Scope != 0 {
+		where = append(where, src.reseller+" = "+a.add(int64(p.f.Scope)))
 	}
-	where = append(where, conds...)
-	out := &subgate.SubUserPage{Total: -1}
-	if f.WithTotal {
-		total, estimated, err := s.countSubUsers(ctx, f, scopeArg, conds, args)
-		if err != nil {
-			return nil, dbError(err)
-		}
-		out.Total, out.TotalEstimated = total, estimated
+	if p.f.Status != "" && src != totalsAlone {
+		where = append(where, "s.status = "+a.add(string(p.f.Status)))
 	}
-	if f.Status != "" && src == fromTotals {
-		ids, err := s.rareStatusIDs(ctx, f)
-		if err != nil {
-			return nil, dbError(err)
-		}
-		if ids != nil {
-			where = append(where, src.id+" = ANY("+arg(ids)+")")
+	if p.ids != nil {
+		where = append(where, src.id+" = ANY("+a.add(p.ids)+")")
+	}
+	if p.idsFrom != "" {
+		where = append(where, src.id+" = ANY("+p.idsFrom+")")
+	}
+	if p.f.Search != "" {
+		switch search {
+		case searchIndexed:
+			where = append(where, searchCondition(p.f.Search, a.add))
+		case searchHidden:
+			// coalesce also hides the LIKE from the planner's estimate of
+			// how rare a substring is, which would otherwise expect to walk
+			// most of the list and walk it in parallel, slow to start.
+			where = append(where, "coalesce(s.search LIKE lower("+a.add(searchPattern(p.f.Search))+"), false)")
 		}
 	}
-	dir, cmp := "ASC", ">"
-	if f.Desc {
-		dir, cmp = "DESC", "<"
-	}
-	if f.After != "" {
-		c, err := storeutil.DecodeCursor(f.After, f)
-		if err != nil {
-			return nil, err
-		}
-		v, err := cursorValue(c)
-		if err != nil {
-			return nil, err
-		}
-		if f.Sort == subgate.SortID {
-			where = append(where, fmt.Sprintf("s.id %s %s", cmp, arg(c.ID)))
+	if after != nil {
+		if p.f.Sort == subgate.SortID {
+			where = append(where, fmt.Sprintf("%s %s %s", src.id, p.cmp, a.add(after.id)))
 		} else {
-			where = append(where, fmt.Sprintf("(%s, %s) %s (%s, %s)", col, src.id, cmp, arg(v), arg(c.ID)))
+			where = append(where, fmt.Sprintf("(%s, %s) %s (%s, %s)", p.col, src.id, p.cmp, a.add(after.k), a.add(after.id)))
 		}
 	}
-	order := fmt.Sprintf("%s %s, %s %s", col, dir, src.id, dir)
-	if f.Sort == subgate.SortID {
-		order = "s.id " + dir
+	return strings.Join(where, " AND ")
+}
+
+// order is the ORDER BY of src in p's order.
+func (p *listPlan) order(src listSource) string {
+	if p.f.Sort == subgate.SortID {
+		return src.id + " " + p.dir
 	}
-	// The page is chosen on the keys alone, then read in full: rows an
-	// OFFSET skips never get their balances read.
-	page := `SELECT ` + src.id + ` AS id, ` + col + ` AS k FROM ` + src.from + ` WHERE ` + strings.Join(where, " AND ") +
-		` ORDER BY ` + order + ` LIMIT ` + arg(f.Limit+1)
-	if f.After == "" && f.Offset > 0 {
-		page += ` OFFSET ` + arg(f.Offset)
+	return fmt.Sprintf("%s %s, %s %s", p.col, p.dir, src.id, p.dir)
+}
+
+// pageSQL selects the ids and sort values of up to limit rows after the
+// position after (or at the filter's offset): the page is chosen on the
+// keys alone, so rows an OFFSET skips never get their balances read. Limits
+// are written into the statement: a cached plan made for an unknown limit
+// assumes a large one and may read the whole list in parallel.
+func (p *listPlan) pageSQL(a *listArgs, after *pageKey, limit int, search searchUse) string {
+	src := p.source(search)
+	q := `SELECT ` + src.id + `, ` + p.col + ` FROM ` + src.from + ` WHERE ` + p.where(a, src, search, after) +
+		` ORDER BY ` + p.order(src) + ` LIMIT ` + strconv.Itoa(limit)
+	if after == nil && p.f.Offset > 0 {
+		q += ` OFFSET ` + strconv.Itoa(p.f.Offset)
 	}
-	q := selectSubUsers + ` JOIN (` + page + `) p ON p.id = s.id ORDER BY p.k ` + dir + `, p.id ` + dir
-	items, err := s.loadSubUsers(ctx, s.pool, q, args...)
+	return q
+}
+
+func (s *Store) queryKeys(ctx context.Context, q string, args ...any) ([]pageKey, error) {
+	rows, err := s.pool.Query(ctx, q, args...)
 	if err != nil {
-		return nil, dbError(err)
+		return nil, err
 	}
-	if len(items) > f.Limit {
-		items = items[:f.Limit]
-		out.Next = cursorOf(items[len(items)-1], f)
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (pageKey, error) {
+		var k pageKey
+		err := row.Scan(&k.id, &k.k)
+		return k, err
+	})
+}
+
+// loadPage reads the sub-users of keys in their order.
+func (s *Store) loadPage(ctx context.Context, keys []pageKey) ([]*subgate.SubUser, error) {
+	if len(keys) == 0 {
+		return nil, nil
 	}
-	out.Items = items
-	return out, nil
+	ids := make([]int64, len(keys))
+	for i, k := range keys {
+		ids[i] = k.id
+	}
+	return s.loadSubUsers(ctx, s.pool, selectSubUsers+
+		` JOIN unnest($1::bigint[]) WITH ORDINALITY p(id, n) ON p.id = s.id ORDER BY p.n`, ids)
+}
+
+// searchWindow is how many rows of the list order a search tests before it
+// judges how common its matches are; searchIndexRows is how many matches
+// the trigram index may find for the rest of the page to be chosen from
+// them rather than by walking on in the list order.
+var (
+	searchWindow          = 1000
+	searchIndexRows int64 = 3000
+)
+
+// searchPage chooses a page of a search with a trigram. Walking the list
+// order finds a page of a common term at once but must pass some thousand
+// rows per match of a rare one; the trigram index finds a rare term's
+// matches at once but must read every match of a common one before it can
+// order them. The planner cannot tell which from its estimate of a
+// substring's frequency, so the page first walks searchWindow rows of the
+// list order, testing the search on each, and then goes on by walking when
+// the matches seen there foretell more than searchIndexRows in the scope,
+// from the index when they do not (see likelyAtLeast).
+func (s *Store) searchPage(ctx context.Context, p *listPlan) ([]pageKey, error) {
+	want := p.f.Limit + 1
+	var a listArgs
+	src := p.source(searchOmitted)
+	if src == totalsAlone {
+		src = fromTotals // the search is tested on the sub-user row
+	}
+	hit := "coalesce(s.search LIKE lower(" + a.add(searchPattern(p.f.Search)) + "), false)"
+	window := strconv.Itoa(searchWindow)
+	rows := `(SELECT coalesce(sum(n), 0)::bigint FROM live_counts)`
+	if p.f.Scope != 0 {
+		rows = `(SELECT coalesce(sum(n), 0)::bigint FROM live_counts WHERE reseller_id = ` + a.add(int64(p.f.Scope)) + `)`
+	}
+	q := `SELECT id, k, hit, n = ` + window + `, ` + rows + ` FROM (SELECT id, k, hit, row_number() OVER () AS n FROM (SELECT ` +
+		src.id + ` AS id, ` + p.col + ` AS k, ` + hit + ` AS hit FROM ` + src.from + ` WHERE ` +
+		p.where(&a, src, searchOmitted, p.after) + ` ORDER BY ` + p.order(src) + ` LIMIT ` + window + `) w) x
+		WHERE hit OR n = ` + window + ` LIMIT ` + strconv.Itoa(want+1)
+	found, err := s.pool.Query(ctx, q, a...)
+	if err != nil {
+		return nil, err
+	}
+	var keys []pageKey
+	var end *pageKey // the window's last row, when the list goes on past it
+	var k pageKey
+	var isHit, isEnd bool
+	var scopeRows int64
+	_, err = pgx.ForEachRow(found, []any{&k.id, &k.k, &isHit, &isEnd, &scopeRows}, func() error {
+		if isHit && len(keys) < want {
+			keys = append(keys, k)
+		}
+		if isEnd {
+			end = &pageKey{id: k.id, k: k.k}
+		}
+		return nil
+	})
+	if err != nil || len(keys) == want || end == nil {
+		return keys, err
+	}
+	rest, err := s.searchRest(ctx, p, *end, want-len(keys), len(keys), scopeRows)
+	return append(keys, rest...), err
 }
 
 // countSubUsers counts the live sub-users of the scope (its placeholder, or
@@ -273,4 +458,29 @@ func (s *Store) rareStatusIDs(ctx context.Context, f subgate.SubUserFilter) ([]i
 		return nil, err
 	}
 	return append(ids, 0)[:len(ids)], nil // never nil: no ids is a rare status too
+}
+
+// searchRest chooses the next limit matches of p's search after the
+// position end of a window in which seen rows matched, of rows in the scope.
+func (s *Store) searchRest(ctx context.Context, p *listPlan, end pageKey, limit, seen int, rows int64) ([]pageKey, error) {
+	var a listArgs
+	if likelyAtLeast(seen)*float64(rows)/float64(searchWindow) > float64(searchIndexRows) {
+		return s.queryKeys(ctx, p.pageSQL(&a, &end, limit, searchHidden), a...)
+	}
+	// The page among the matches the index finds, in list order. The
+	// planner takes an array from a subquery for a few ids, so it reads the
+	// order's key of each rather than walking the order.
+	within := *p
+	within.idsFrom = `ARRAY(SELECT s.id FROM subusers s WHERE ` + p.where(&a, fromSubUsers, searchIndexed, nil) + `)`
+	within.ids, within.f.Status = nil, ""
+	return s.queryKeys(ctx, within.pageSQL(&a, &end, limit, searchOmitted), a...)
+}
+
+// likelyAtLeast is what a window in which seen rows matched promises of
+// windows to come: seen less one standard deviation (as counts of rare
+// events, seen varies by about its square root), so a rare term that
+// happened to cluster in the window is seldom walked on for thousands of
+// rows, while a term a little too common for the index still is.
+func likelyAtLeast(seen int) float64 {
+	return max(0, float64(seen)-math.Sqrt(float64(seen)))
 }

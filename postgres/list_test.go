@@ -4,10 +4,12 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/subgate/subgate"
+	"github.com/subgate/subgate/postgres"
 )
 
 // listAll walks every page of f by cursor and returns the ids in order.
@@ -161,4 +163,69 @@ func ids(us []*subgate.SubUser) []int64 {
 		out[i] = u.ID
 	}
 	return out
+}
+
+// A search judges from a window of the list how common its term is, then
+// goes on walking the list or from the trigram index: every way lists the
+// same matches in the same order as the whole list does.
+func TestSearchPagesAlikeWhicheverWayTheyGoOn(t *testing.T) {
+	st := openStore(t)
+	fx := newFixture(t, st, 1_000_000, 3)
+	for i := range 40 {
+		u := newSubUser(fx.r.ID, fmt.Sprintf("member%02d", i))
+		u.Name = []string{"Falcon Team", "river side", "Stone", "maple falcon"}[i%4]
+		if i%7 == 0 {
+			u.Note = "rare orchid"
+		}
+		if i%3 == 0 {
+			u.Status = subgate.StatusDisabled
+		}
+		given := map[subgate.Product]int64{subgate.ProductResidential: int64(i % 9 * 10)}
+		if err := st.CreateSubUser(fx.ctx, u, given, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	newFixture(t, st, 10, 1) // another reseller's
+	matches := func(u *subgate.SubUser, search string) bool {
+		return strings.Contains(strings.ToLower(u.Username+"\x1f"+u.Name+"\x1f"+u.Note), search)
+	}
+	ways := []struct {
+		name      string
+		window    int
+		indexRows int64
+		limit     int
+	}{{"one window", 1000, 3000, 3}, {"walking on", 15, 0, 8}, {"from the index", 2, 1 << 40, 3}, {"window of one", 1, 1 << 40, 2}}
+	sorts := []subgate.SubUserSort{subgate.SortID, subgate.SortUsername, subgate.SortCreatedAt, subgate.SortStatus, subgate.SortUsed, subgate.SortAvailable}
+	for _, scope := range []subgate.Scope{subgate.Scope(fx.r.ID), 0} {
+		for _, sort := range sorts {
+			for _, desc := range []bool{false, true} {
+				for _, status := range []subgate.Status{"", subgate.StatusDisabled} {
+					base := subgate.SubUserFilter{Scope: scope, Sort: sort, Desc: desc, Status: status, Limit: 1000}
+					page, err := st.SubUsers(fx.ctx, base)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, search := range []string{"falcon", "orchid", "member1", "nothing"} {
+						var want []int64
+						for _, u := range page.Items {
+							if matches(u, search) {
+								want = append(want, u.ID)
+							}
+						}
+						for _, w := range ways {
+							restore := postgres.SetSearchWindow(w.window, w.indexRows)
+							f := base
+							f.Search, f.Limit = search, w.limit
+							got := listAll(t, fx, f)
+							restore()
+							if !slices.Equal(got, want) {
+								t.Errorf("%s: scope %d %s desc %v status %q search %q: got %v, want %v",
+									w.name, scope, sort, desc, status, search, got, want)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
 }

@@ -16,8 +16,11 @@ type overviewView struct {
 	Count    int64
 	Active   int64
 	Disabled int64
-	Chart    chart
-	Top      []subUserRow // the sub-users that used the most
+	// Estimated: Active and Disabled are estimated from a sample, as an
+	// exact count of a status reads every sub-user of it.
+	Estimated bool
+	Chart     chart
+	Top       []subUserRow // the sub-users that used the most
 }
 
 // topSubUsers is how many heavy users the overview lists.
@@ -37,12 +40,13 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request, sess *session)
 		status subgate.Status
 		n      *int64
 	}{{subgate.StatusActive, &v.Active}, {subgate.StatusDisabled, &v.Disabled}} {
-		page, err := s.svc.SubUsers(ctx, sess.principal, subgate.SubUserFilter{Status: st.status, Limit: 1, WithTotal: true})
+		page, err := s.svc.SubUsers(ctx, sess.principal, subgate.SubUserFilter{Status: st.status, Limit: 1, WithTotal: true, EstimateTotal: true})
 		if err != nil {
 			s.errorPage(w, r, sess, err)
 			return
 		}
 		*st.n = page.Total
+		v.Estimated = v.Estimated || page.TotalEstimated
 	}
 	top, err := s.svc.SubUsers(ctx, sess.principal, subgate.SubUserFilter{Sort: subgate.SortUsed, Desc: true, Limit: topSubUsers})
 	if err != nil {

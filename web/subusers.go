@@ -48,10 +48,12 @@ func (s *Server) row(u *subgate.SubUser) subUserRow {
 	return row
 }
 
-// listQuery is the list's state, kept in the URL.
+// listQuery is the list's state, kept in the URL. Pages follow a cursor
+// (After), so a page costs the same however deep it is and no page counts
+// every match.
 type listQuery struct {
 	Search, Status, Sort, Order string
-	Page                        int
+	After                       string
 }
 
 func (q listQuery) url(base string, changes func(*listQuery)) string {
@@ -59,13 +61,10 @@ func (q listQuery) url(base string, changes func(*listQuery)) string {
 		changes(&q)
 	}
 	v := url.Values{}
-	for k, s := range map[string]string{"search": q.Search, "status": q.Status, "sort": q.Sort, "order": q.Order} {
+	for k, s := range map[string]string{"search": q.Search, "status": q.Status, "sort": q.Sort, "order": q.Order, "after": q.After} {
 		if s != "" {
 			v.Set(k, s)
 		}
-	}
-	if q.Page > 1 {
-		v.Set("page", strconv.Itoa(q.Page))
 	}
 	if len(v) == 0 {
 		return base
@@ -79,25 +78,24 @@ type sortLink struct {
 }
 
 type subUsersView struct {
-	Query         listQuery
-	Rows          []subUserRow
-	Total         int64
-	Page, Pages   int
-	PrevURL       string
-	NextURL       string
-	Columns       map[string]sortLink
-	StatusOptions []string
+	Query listQuery
+	Rows  []subUserRow
+	// Total counts the matches of a filter from a sample (TotalEstimated)
+	// where an exact count would read every match.
+	Total          int64
+	TotalEstimated bool
+	FirstURL       string // back to the first page, from a later one
+	NextURL        string
+	Columns        map[string]sortLink
+	StatusOptions  []string
 }
 
 func (s *Server) subUsers(w http.ResponseWriter, r *http.Request, sess *session) {
 	q := r.URL.Query()
-	lq := listQuery{Search: strings.TrimSpace(q.Get("search")), Status: q.Get("status"), Sort: q.Get("sort"), Order: q.Get("order"), Page: 1}
-	if n, err := strconv.Atoi(q.Get("page")); err == nil && n > 1 && n <= 1_000_000 {
-		lq.Page = n
-	}
+	lq := listQuery{Search: strings.TrimSpace(q.Get("search")), Status: q.Get("status"), Sort: q.Get("sort"), Order: q.Get("order"), After: q.Get("after")}
 	f := subgate.SubUserFilter{
 		Search: lq.Search, Status: subgate.Status(lq.Status), Sort: subgate.SubUserSort(lq.Sort),
-		Desc: lq.Order == "desc", Limit: perPage, Offset: (lq.Page - 1) * perPage, WithTotal: true,
+		Desc: lq.Order == "desc", Limit: perPage, After: lq.After, WithTotal: true, EstimateTotal: true,
 	}
 	page, err := s.svc.SubUsers(r.Context(), sess.principal, f)
 	if err != nil {
@@ -105,16 +103,16 @@ func (s *Server) subUsers(w http.ResponseWriter, r *http.Request, sess *session)
 		return
 	}
 	base := s.path("/subusers")
-	v := subUsersView{Query: lq, Total: page.Total, Page: lq.Page, Pages: int((page.Total + perPage - 1) / perPage),
+	v := subUsersView{Query: lq, Total: page.Total, TotalEstimated: page.TotalEstimated,
 		StatusOptions: []string{"active", "disabled", "blocked"}, Columns: map[string]sortLink{}}
 	for _, u := range page.Items {
 		v.Rows = append(v.Rows, s.row(u))
 	}
-	if lq.Page > 1 {
-		v.PrevURL = lq.url(base, func(q *listQuery) { q.Page-- })
+	if lq.After != "" {
+		v.FirstURL = lq.url(base, func(q *listQuery) { q.After = "" })
 	}
-	if lq.Page < v.Pages {
-		v.NextURL = lq.url(base, func(q *listQuery) { q.Page++ })
+	if page.Next != "" {
+		v.NextURL = lq.url(base, func(q *listQuery) { q.After = page.Next })
 	}
 	for col, label := range map[string]string{"id": "#", "username": "Username", "used": "Used", "available": "Available", "created_at": "Created"} {
 		link := sortLink{Label: label}
@@ -130,7 +128,7 @@ func (s *Server) subUsers(w http.ResponseWriter, r *http.Request, sess *session)
 				link.Arrow, order = "↓", "asc"
 			}
 		}
-		link.URL = lq.url(base, func(q *listQuery) { q.Sort, q.Order, q.Page = col, order, 1 })
+		link.URL = lq.url(base, func(q *listQuery) { q.Sort, q.Order, q.After = col, order, "" })
 		v.Columns[col] = link
 	}
 	pg := s.newPage(sess, "Sub-users", "subusers")

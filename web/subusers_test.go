@@ -418,3 +418,34 @@ func TestListSearchesFiltersSortsAndPages(t *testing.T) {
 		t.Errorf("bad sort: %d", a.status)
 	}
 }
+
+// The list pages by cursor: a later page costs no more than the first, and
+// no page counts a filter's matches exactly.
+func TestListPagesByCursor(t *testing.T) {
+	e := newEnv(t)
+	r := e.reseller("Acme", "ops@acme.test", "right-password", 100*subgate.BytesPerGB)
+	for i := range 30 {
+		e.subUser(r, subgate.SubUserCreate{Username: fmt.Sprintf("user%02d", i), Traffic: map[subgate.Product]int64{"res": subgate.BytesPerGB}})
+	}
+	b := e.browser()
+	b.login("ops@acme.test", "right-password")
+	first := b.get("/dashboard/subusers?sort=username")
+	if got := text(byID(first.doc, "total")); got != "(30)" {
+		t.Errorf("total %q, want (30)", got)
+	}
+	if find(first.doc, withAttr("a", "rel", "first")) != nil {
+		t.Error("the first page links to the first page")
+	}
+	next := attr(find(first.doc, withAttr("a", "rel", "next")), "href")
+	u, err := url.Parse(next)
+	if err != nil || u.Query().Get("after") == "" || u.Query().Get("page") != "" || u.Query().Get("sort") != "username" {
+		t.Fatalf("next page link %q: want a cursor in the same order", next)
+	}
+	second := b.get(next)
+	if find(second.doc, withAttr("a", "rel", "next")) != nil {
+		t.Error("the last page links a next one")
+	}
+	if href := attr(find(second.doc, withAttr("a", "rel", "first")), "href"); href != "/dashboard/subusers?sort=username" {
+		t.Errorf("first page link %q", href)
+	}
+}
