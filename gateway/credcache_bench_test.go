@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -20,6 +21,7 @@ import (
 	"github.com/subgate/subgate"
 	"github.com/subgate/subgate/secret"
 	"github.com/subgate/subgate/sqlite"
+	"github.com/subgate/subgate/storetest"
 )
 
 // The gateway's memory per held sub-user and its start time with many
@@ -28,13 +30,18 @@ import (
 //
 //	go test -run '^$' -bench CredCache -benchtime 3x ./gateway
 //
+// with 100,000 sub-users, or SUBGATE_BENCH_SUBUSERS of them.
+//
 // B/held is the heap per sub-user held (rows as the store returns them);
 // B/allow-listed what the IP index takes per sub-user with one prefix;
 // start-ms the time from New to the first CONNECT answered 200, reading
 // no sub-user but the one logging in; full-load-ms and full-load-MB what
 // reading and holding every sub-user took at start.
 func BenchmarkCredCache(b *testing.B) {
-	const n = 100_000
+	n := 100_000
+	if os.Getenv(storetest.BenchSubUsersEnv) != "" {
+		n = storetest.BenchSubUsers(b)
+	}
 	path := filepath.Join(b.TempDir(), "subgate.db")
 	cipher, err := secret.New(bytes.Repeat([]byte{7}, secret.KeySize))
 	if err != nil {
@@ -86,7 +93,7 @@ func BenchmarkCredCache(b *testing.B) {
 			c.mu.Unlock()
 			runtime.GC()
 			runtime.ReadMemStats(&after)
-			b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "B/allow-listed")
+			b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(n), "B/allow-listed")
 			runtime.KeepAlive(c)
 		}
 	})
