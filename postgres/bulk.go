@@ -9,18 +9,23 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/subgate/subgate"
 )
 
 // UpdateSubUsers applies one update to many sub-users in one transaction of
 // three round trips, whatever their number: BEGIN with the lock of the named
-// rows by ascending id; then the lock of their change stripes in ascending
-// stripe order and one UPDATE that sets the fields and draws each row a Seq
-// of its own; then COMMIT. The lock order is the one every transaction keeps
-// (rows by id, then stripes), and stripes in ascending order, so two bulk
-// updates sharing stripes queue rather than deadlock.
+// rows by ascending id; then the lock of one change stripe and one UPDATE
+// that sets the fields and draws each row a Seq of its own; then COMMIT.
+//
+// One stripe is enough: readers of the change feed hold back every Seq above
+// the value on a stripe a transaction in flight holds (see seqSteps and
+// changesBoundSQL), and every Seq of this transaction is drawn after it
+// locked its stripe. Holding the stripes of every row instead would, for a
+// bulk of a few hundred sub-users, hold all of them: every other change of
+// the installation would wait for the bulk to commit, and concurrent bulks
+// would run one at a time. The stripe is the lowest id's, locked last like a
+// single change's (rows, then one stripe), so no lock order is new.
 func (s *Store) UpdateSubUsers(ctx context.Context, scope subgate.Scope, b subgate.SubUserBulkUpdate,
 	check func(*subgate.SubUser) error, at time.Time) ([]*subgate.SubUser, error) {
 	sets, args, err := s.updateSets(b.Update)
@@ -94,7 +99,7 @@ func (s *Store) bulkUpdateOnce(ctx context.Context, scope subgate.Scope, refs []
 	args = append(slices.Clip(args), dbTime(at), lockedIDs)
 	n := len(args)
 	sets = append(slices.Clip(sets), fmt.Sprintf("updated_at = $%d", n-1), `seq = nextval('subuser_seq')`)
-	err = runSteps(ctx, tx, lockStripes(lockedIDs),
+	err = runSteps(ctx, tx, lockStripe(lockedIDs[0]),
 		step{sql: `WITH s AS (UPDATE subusers SET ` + strings.Join(sets, ", ") + fmt.Sprintf(` WHERE id = ANY($%d)`, n) +
 			` RETURNING *) ` + selectSubUsersFrom("s") + ` ORDER BY s.id`,
 			args: args, rows: func(rows pgx.Rows) (err error) {
@@ -143,28 +148,6 @@ func checkLocked(refs []string, locked []*subgate.SubUser, check func(*subgate.S
 		}
 	}
 	return nil
-}
-
-// lockStripes is seqSteps' lockStripe for many sub-users: it locks their
-// change stripes, each once, in ascending order (the subquery locks them in
-// its ORDER BY's order), and records on each the sequence's value from
-// before the Seqs the next statement draws.
-func lockStripes(ids []int64) step {
-	stripes := make([]int64, 0, min(len(ids), changeStripes))
-	for _, id := range ids {
-		stripes = append(stripes, id%changeStripes)
-	}
-	slices.Sort(stripes)
-	stripes = slices.Compact(stripes)
-	want := int64(len(stripes))
-	return step{sql: `UPDATE change_stripes SET seq = (SELECT last_value FROM subuser_seq)
-		WHERE stripe IN (SELECT stripe FROM change_stripes WHERE stripe = ANY($1) ORDER BY stripe FOR UPDATE)`,
-		args: []any{stripes}, check: func(tag pgconn.CommandTag) error {
-			if tag.RowsAffected() != want {
-				return fmt.Errorf("change stripes: %d rows changed, want %d", tag.RowsAffected(), want)
-			}
-			return nil
-		}}
 }
 
 // limitsPatchSets adds SET clauses for the limits a patch gives.
