@@ -1,7 +1,10 @@
 package storetest
 
 import (
+	"context"
 	"fmt"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -148,6 +151,75 @@ var bulkTests = []test{
 		e.must(err)
 		if len(got) != 2 || got[1].Status != subgate.StatusDisabled {
 			t.Fatalf("admin bulk update: %+v", got)
+		}
+	}},
+	// Bulk updates of overlapping sets, named in opposite orders, racing
+	// single updates of the same sub-users, neither deadlock nor slip past
+	// a reader of the change feed: the reader ends with every sub-user's
+	// stored note.
+	{"RacingBulksMissNothing", func(t *testing.T, e *env) {
+		r := e.reseller(map[subgate.Product]int64{res: 1000})
+		us := e.subUsers(r.ID, 12)
+		var refs []string
+		for _, u := range us {
+			refs = append(refs, fmt.Sprint(u.ID))
+		}
+		ctx, cancel := context.WithTimeout(e.ctx, 30*time.Second)
+		defer cancel()
+		seen := map[int64]string{}
+		var after int64
+		poll := func() {
+			changes, err := e.s.SubUsersChanged(ctx, after, 7)
+			e.must(err)
+			for _, c := range changes {
+				after, seen[c.ID] = c.Seq, c.Note
+			}
+		}
+		var wg sync.WaitGroup
+		for w := range 4 {
+			wg.Go(func() {
+				set := slices.Clone(refs[w*2 : w*2+6]) // overlaps its neighbours
+				if w%2 == 1 {
+					slices.Reverse(set)
+				}
+				for i := range 8 {
+					note := fmt.Sprintf("bulk%d-%d", w, i)
+					b := subgate.SubUserBulkUpdate{Refs: set, Update: subgate.SubUserUpdate{Note: &note}}
+					if _, err := e.s.UpdateSubUsers(ctx, 0, b, func(*subgate.SubUser) error { return nil }, time.Now()); err != nil {
+						t.Error(err)
+						return
+					}
+					note = fmt.Sprintf("single%d-%d", w, i)
+					if _, err := e.s.UpdateSubUser(ctx, 0, us[(w*3+i)%len(us)].ID, subgate.SubUserUpdate{Note: &note}, time.Now()); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			})
+		}
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		for polling := true; polling; {
+			select {
+			case <-done:
+				polling = false
+			case <-ctx.Done():
+				t.Fatal("writers did not finish in time")
+			default:
+				poll()
+				time.Sleep(2 * time.Millisecond)
+			}
+		}
+		for range 200 {
+			before := after
+			if poll(); after == before {
+				break
+			}
+		}
+		for _, u := range us {
+			if want := e.get(u.ID).Note; seen[u.ID] != want {
+				t.Fatalf("reader's view of sub-user %d is %q, stored %q: a change was missed", u.ID, seen[u.ID], want)
+			}
 		}
 	}},
 }
