@@ -28,6 +28,9 @@ import (
 // single change's (rows, then one stripe), so no lock order is new.
 func (s *Store) UpdateSubUsers(ctx context.Context, scope subgate.Scope, b subgate.SubUserBulkUpdate,
 	check func(*subgate.SubUser) error, at time.Time) ([]*subgate.SubUser, error) {
+	if len(b.Refs) == 0 {
+		return nil, nil
+	}
 	sets, args, err := s.updateSets(b.Update)
 	if err != nil {
 		return nil, err

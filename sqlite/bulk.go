@@ -16,6 +16,9 @@ import (
 // are serialised, so reading the named rows locks them.
 func (s *Store) UpdateSubUsers(ctx context.Context, scope subgate.Scope, b subgate.SubUserBulkUpdate,
 	check func(*subgate.SubUser) error, at time.Time) ([]*subgate.SubUser, error) {
+	if len(b.Refs) == 0 {
+		return nil, nil
+	}
 	var out []*subgate.SubUser
 	err := s.update(ctx, func(tx *wtx) error {
 		ids, err := resolveRefs(ctx, tx, scope, b.Refs)

@@ -113,6 +113,14 @@ var bulkTests = []test{
 			t.Fatalf("admin bulk update: %d sub-users, foreign note %q", len(got), e.get(foreign.ID).Note)
 		}
 	}},
+	// No refs (the domain refuses that) changes nothing and fails nothing.
+	{"NoRefs", func(t *testing.T, e *env) {
+		b := subgate.SubUserBulkUpdate{Update: subgate.SubUserUpdate{Note: ptr("x")}}
+		got, err := e.s.UpdateSubUsers(e.ctx, 0, b, func(*subgate.SubUser) error { return nil }, time.Now())
+		if err != nil || len(got) != 0 {
+			t.Fatalf("no refs: %d sub-users, %v", len(got), err)
+		}
+	}},
 	// The check sees each sub-user's current status.
 	{"CheckSeesLockedSubUsers", func(t *testing.T, e *env) {
 		r := e.reseller(map[subgate.Product]int64{res: 1000})
