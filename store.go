@@ -44,6 +44,13 @@ type Store interface {
 	SubUserByUsername(ctx context.Context, username string) (*SubUser, error)
 	SubUsers(ctx context.Context, f SubUserFilter) (*SubUserPage, error)
 	UpdateSubUser(ctx context.Context, scope Scope, id int64, upd SubUserUpdate, at time.Time) (*SubUser, error)
+	// UpdateSubUsers applies b to every live sub-user of scope that b.Refs
+	// name, in one transaction: a ref naming none is BulkNotFound and nothing
+	// changes. check sees each sub-user as locked (ID, Hash, ResellerID and
+	// Status at least) before anything is written; an error from it leaves
+	// everything unchanged. Each sub-user gets a new Seq of its own. The
+	// sub-users are returned as updated, by id.
+	UpdateSubUsers(ctx context.Context, scope Scope, b SubUserBulkUpdate, check func(*SubUser) error, at time.Time) ([]*SubUser, error)
 	// DeleteSubUser soft-deletes and returns unused, unleased traffic to the pool.
 	DeleteSubUser(ctx context.Context, scope Scope, id int64, at time.Time) error
 	// Transfer gives or takes traffic. A take may not touch leased bytes.

@@ -62,8 +62,11 @@ func decodeError(err error) error {
 		syntax   *json.SyntaxError
 		typ      *json.UnmarshalTypeError
 		maxBytes *http.MaxBytesError
+		domain   *subgate.Error
 	)
 	switch {
+	case errors.As(err, &domain):
+		return domain // from a type's own UnmarshalJSON
 	case errors.As(err, &maxBytes):
 		return errTooLarge(maxBytes.Limit)
 	case errors.As(err, &syntax):

@@ -281,6 +281,7 @@ func (s *Server) routes() {
 	s.handle("POST /v1/subusers", s.createSubUser)
 	s.handle("GET /v1/subusers", s.listSubUsers)
 	s.handle("GET /v1/subusers/{ref}", s.getSubUser)
+	s.handle("PATCH /v1/subusers", s.updateSubUsers)
 	s.handle("PATCH /v1/subusers/{ref}", s.updateSubUser)
 	s.handle("DELETE /v1/subusers/{ref}", s.deleteSubUser)
 	s.handle("POST /v1/subusers/{ref}/give", s.give)

@@ -259,20 +259,9 @@ func (s *Server) updateSubUser(ctx context.Context, r *request) (response, error
 	if err := r.decode(&in, false); err != nil {
 		return response{}, err
 	}
-	upd := subgate.SubUserUpdate{
-		Username: in.Username, Password: in.Password, Name: in.Name, Note: in.Note, Email: in.Email,
-		DashboardPassword: in.DashboardPassword, PrivatePool: in.PrivatePool, Status: in.Status,
-		Funding: in.Funding,
-	}
-	if err := patchExpiry(&upd, in.ExpiresAt); err != nil {
+	upd, err := in.update()
+	if err != nil {
 		return response{}, err
-	}
-	if in.AllowIPs != nil {
-		ps, err := parsePrefixes(*in.AllowIPs)
-		if err != nil {
-			return response{}, err
-		}
-		upd.AllowIPs = &ps
 	}
 	ref := r.PathValue("ref")
 	if in.Limits != nil {
@@ -288,6 +277,27 @@ func (s *Server) updateSubUser(ctx context.Context, r *request) (response, error
 		return response{}, err
 	}
 	return ok(s.subUserJSON(u))
+}
+
+// update is the patch as a SubUserUpdate, without its limits: those
+// apply to each sub-user's current ones.
+func (in *subUserPatchIn) update() (subgate.SubUserUpdate, error) {
+	upd := subgate.SubUserUpdate{
+		Username: in.Username, Password: in.Password, Name: in.Name, Note: in.Note, Email: in.Email,
+		DashboardPassword: in.DashboardPassword, PrivatePool: in.PrivatePool, Status: in.Status,
+		Funding: in.Funding,
+	}
+	if err := patchExpiry(&upd, in.ExpiresAt); err != nil {
+		return upd, err
+	}
+	if in.AllowIPs != nil {
+		ps, err := parsePrefixes(*in.AllowIPs)
+		if err != nil {
+			return upd, err
+		}
+		upd.AllowIPs = &ps
+	}
+	return upd, nil
 }
 
 func patchExpiry(upd *subgate.SubUserUpdate, raw json.RawMessage) error {

@@ -27,6 +27,7 @@ func Run(t *testing.T, open func(t *testing.T) subgate.Store) {
 		{"AmountLimits", amountLimitTests},
 		{"SubUsers", subUserTests},
 		{"Updates", updateTests},
+		{"BulkUpdates", bulkTests},
 		{"Transfers", transferTests},
 		{"Delete", deleteTests},
 		{"List", listTests},

@@ -17,6 +17,7 @@ Commands:
   list                      list sub-users
   show <ref>                show one sub-user (ref: id, hash or username)
   update <ref>              change name, note, limits, expiry…
+  bulk <ref>…               set status, name, note, limits or expiry on many at once
   delete <ref>              delete; unused traffic returns to the pool
   give <ref> <amount>       move traffic from the pool to the sub-user (allocated only)
   take <ref> <amount>       move unused traffic back to the pool (allocated only)
@@ -39,7 +40,7 @@ func (a *app) subuser(ctx context.Context, args []string) error {
 		"take": a.subuserTake, "disable": a.subuserDisable, "enable": a.subuserEnable,
 		"passwd": a.subuserPasswd, "usage": a.subuserUsage, "funding": a.subuserFunding,
 		"ips": a.subuserIPs, "allocate-ips": a.subuserAllocateIPs, "release-ips": a.subuserReleaseIPs,
-		"proxy-url": a.subuserProxyURL,
+		"proxy-url": a.subuserProxyURL, "bulk": a.subuserBulk,
 	})
 }
 
