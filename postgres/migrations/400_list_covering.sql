@@ -35,7 +35,9 @@ DROP INDEX totals_a_used;
 CREATE INDEX totals_r_used ON totals (reseller_id, used, subuser_id) INCLUDE (status, search) WHERE live;
 CREATE INDEX totals_a_used ON totals (used, subuser_id) INCLUDE (status, search) WHERE live;
 
--- The admin's list by id tests a search the same way, over the sub-user
--- rows in id order.
+-- Lists by id test a search the same way, over the sub-user rows in id
+-- order.
+DROP INDEX subusers_r_id;
 DROP INDEX subusers_a_id;
+CREATE INDEX subusers_r_id ON subusers (reseller_id, id) INCLUDE (status, search) WHERE deleted_at IS NULL;
 CREATE INDEX subusers_a_id ON subusers (id) INCLUDE (status, search) WHERE deleted_at IS NULL;
