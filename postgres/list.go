@@ -455,10 +455,11 @@ func (s *Store) estimateSubUsers(ctx context.Context, in string, inArgs []any, c
 const rareStatusRows = 2000
 
 // rareStatusIDs returns the ids of f's status in its scope when there are
-// at most rareStatusRows of them, else nil. The totals' sort indexes do not
-// hold the status: walking one finds a page of a common status at once but
-// must pass every row to learn that a rare one (the few blocked sub-users)
-// has no more, while the status index lists a rare one's ids at once.
+// at most rareStatusRows of them, else nil. The totals' sort indexes are
+// ordered by the sort key, not the status: walking one finds a page of a
+// common status at once but must pass every row to learn that a rare one
+// (the few blocked sub-users) has no more, while the status index lists a
+// rare one's ids at once.
 func (s *Store) rareStatusIDs(ctx context.Context, f subgate.SubUserFilter) ([]int64, error) {
 	query, args := `SELECT s.id FROM subusers s WHERE s.deleted_at IS NULL AND s.status = $1`, []any{string(f.Status)}
 	if f.Scope != 0 {

@@ -41,3 +41,9 @@ DROP INDEX subusers_r_id;
 DROP INDEX subusers_a_id;
 CREATE INDEX subusers_r_id ON subusers (reseller_id, id) INCLUDE (status, search) WHERE deleted_at IS NULL;
 CREATE INDEX subusers_a_id ON subusers (id) INCLUDE (status, search) WHERE deleted_at IS NULL;
+
+-- A search the trigram index serves is listed by usage from its matches'
+-- totals: the key includes the usage and liveness so that lookup reads the
+-- index alone too.
+ALTER TABLE totals DROP CONSTRAINT totals_pkey;
+ALTER TABLE totals ADD CONSTRAINT totals_pkey PRIMARY KEY (subuser_id) INCLUDE (used, live);
