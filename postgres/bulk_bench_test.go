@@ -14,7 +14,7 @@ import (
 
 // BenchmarkBulkChanges measures sub-user changes per second made by bulk
 // updates (UpdateSubUsers) of batch sub-users each, every writer updating
-// a set of sub-users of its own, reported like BenchmarkChanges: changes/s
+// a set of sub-users of its own (a note, or a limit), reported like BenchmarkChanges: changes/s
 // (each sub-user in a bulk counts as one change) and the ratio to bare
 // one-row UPDATE transactions by as many writers measured in the same run.
 func BenchmarkBulkChanges(b *testing.B) {
@@ -26,19 +26,32 @@ func BenchmarkBulkChanges(b *testing.B) {
 			// Seeded once: a sub-benchmark runs several times as b.N grows.
 			st, r := changesBenchStore(b, writers)
 			sets := seedBulkSets(b, st, r, writers, batch)
-			b.Run(fmt.Sprintf("bulk=%d/writers=%d", batch, writers), func(b *testing.B) {
-				reportBareRatio(b, bare, runWritersOf(b, writers, batch, func(w, i int) error {
-					note := fmt.Sprint(i)
-					_, err := st.UpdateSubUsers(ctx, 0, subgate.SubUserBulkUpdate{Refs: sets[w], Update: subgate.SubUserUpdate{Note: &note}},
-						func(*subgate.SubUser) error { return nil }, time.Now())
-					return err
-				}))
-			})
+			for _, kind := range []string{"note", "limits"} {
+				b.Run(fmt.Sprintf("bulk=%d/%s/writers=%d", batch, kind, writers), func(b *testing.B) {
+					reportBareRatio(b, bare, runWritersOf(b, writers, batch, func(w, i int) error {
+						_, err := st.UpdateSubUsers(ctx, 0, bulkChange(kind, sets[w], i),
+							func(*subgate.SubUser) error { return nil }, time.Now())
+						return err
+					}))
+				})
+			}
 		}
 		if writers > 1 {
 			benchSinglesBesideBulk(b, writers, bare)
 		}
 	}
+}
+
+// bulkChange is the i-th bulk update of refs: a new note, which the list
+// search reads (so its text and indexes are rewritten too), or a new daily
+// limit, which nothing lists by.
+func bulkChange(kind string, refs []string, i int) subgate.SubUserBulkUpdate {
+	if kind == "limits" {
+		daily := int64(1_000_000 + i)
+		return subgate.SubUserBulkUpdate{Refs: refs, Limits: &subgate.LimitsPatch{Daily: &daily}}
+	}
+	note := fmt.Sprint(i)
+	return subgate.SubUserBulkUpdate{Refs: refs, Update: subgate.SubUserUpdate{Note: &note}}
 }
 
 // benchSinglesBesideBulk measures single updates by writers (changes/s,
