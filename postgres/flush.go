@@ -265,9 +265,11 @@ func wakeDry(ctx context.Context, tx pgx.Tx, resellers []int64, woke *int64) err
 	for _, r := range resellers {
 		steps = append(steps, lockShared(r))
 	}
+	// One stripe covers every Seq drawn here (see wakeShared).
+	steps = append(steps, lockStripe(resellers[0]))
 	seqs := make([]int64, len(resellers))
 	for i, r := range resellers {
-		steps = append(steps, wakeShared(r, &seqs[i])...)
+		steps = append(steps, drawWakeSeqs(r, &seqs[i]))
 	}
 	if err := runSteps(ctx, tx, steps...); err != nil {
 		return err

@@ -62,18 +62,22 @@ func lockShared(resellerID int64) step {
 
 // wakeShared gives every live shared sub-user of a reseller a new Seq after
 // its pool changed, so each gateway node re-checks them at once: a dry pool
-// cuts their tunnels, a credited one lets them in again. The stripes of the
-// woken sub-users are held, in stripe order, before any Seq is drawn (see
-// seqSteps); *seq receives the highest Seq drawn (0 when none), for the
-// caller to announce after commit. Nothing may be locked after these steps.
+// cuts their tunnels, a credited one lets them in again. One change stripe
+// (the reseller's) is held before any Seq is drawn, even when the sub-users
+// are still to be found, so one shared a moment ago is covered: like a bulk
+// update's, one is enough for readers of the feed to hold back every Seq
+// drawn here (see seqSteps), and holding the stripes of every woken
+// sub-user would make every other change wait for a large reseller's pool
+// change. *seq receives the highest Seq drawn (0 when none), for the caller
+// to announce after commit. Nothing may be locked after these steps.
 func wakeShared(resellerID int64, seq *int64) []step {
-	return []step{
-		{sql: `UPDATE change_stripes c SET seq = (SELECT last_value FROM subuser_seq)
-			FROM (SELECT stripe FROM change_stripes WHERE stripe IN (SELECT DISTINCT id % $2 FROM subusers
-				WHERE reseller_id = $1 AND funding = 'shared' AND deleted_at IS NULL) ORDER BY stripe FOR UPDATE) AS l
-			WHERE c.stripe = l.stripe`, args: []any{resellerID, int64(changeStripes)}},
-		{sql: `WITH woken AS (UPDATE subusers SET seq = nextval('subuser_seq')
-				WHERE reseller_id = $1 AND funding = 'shared' AND deleted_at IS NULL RETURNING seq)
-			SELECT coalesce(max(seq), 0) FROM woken`, args: []any{resellerID}, scan: []any{seq}},
-	}
+	return []step{lockStripe(resellerID), drawWakeSeqs(resellerID, seq)}
+}
+
+// drawWakeSeqs gives the live shared sub-users of a reseller a new Seq each;
+// a change stripe must be held already (wakeShared).
+func drawWakeSeqs(resellerID int64, seq *int64) step {
+	return step{sql: `WITH woken AS (UPDATE subusers SET seq = nextval('subuser_seq')
+			WHERE reseller_id = $1 AND funding = 'shared' AND deleted_at IS NULL RETURNING seq)
+		SELECT coalesce(max(seq), 0) FROM woken`, args: []any{resellerID}, scan: []any{seq}}
 }

@@ -207,7 +207,8 @@ func seqSteps(id int64, seq *int64) []step {
 		{sql: `UPDATE subusers SET seq = nextval('subuser_seq') WHERE id = $1 RETURNING seq`, args: []any{id}, scan: []any{seq}}}
 }
 
-// lockStripe is the first of seqSteps: it locks sub-user id's change stripe.
+// lockStripe is the first of seqSteps: it locks change stripe id mod
+// changeStripes (a sub-user's, or for a change of many sub-users any one).
 // A statement after it may draw the Seq itself (nextval('subuser_seq')).
 func lockStripe(id int64) step {
 	return step{sql: `UPDATE change_stripes SET seq = (SELECT last_value FROM subuser_seq) WHERE stripe = $1`,
