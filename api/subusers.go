@@ -212,46 +212,21 @@ func queryInt(v, name string, def int) (int, error) {
 	return n, nil
 }
 
-// limitsPatch changes only the limits that are given.
-type limitsPatch struct {
-	Daily          *int64 `json:"daily"`
-	Monthly        *int64 `json:"monthly"`
-	Lifetime       *int64 `json:"lifetime"`
-	UsageCap       *int64 `json:"usage_cap"`
-	IPUsageCap     *int64 `json:"ip_usage_cap"`
-	MaxConcurrency *int64 `json:"max_concurrency"`
-}
-
-func (l *limitsPatch) apply(cur subgate.Limits) subgate.Limits {
-	set := func(dst *int64, v *int64) {
-		if v != nil {
-			*dst = *v
-		}
-	}
-	set(&cur.Daily, l.Daily)
-	set(&cur.Monthly, l.Monthly)
-	set(&cur.Lifetime, l.Lifetime)
-	set(&cur.UsageCap, l.UsageCap)
-	set(&cur.IPUsageCap, l.IPUsageCap)
-	set(&cur.MaxConcurrency, l.MaxConcurrency)
-	return cur
-}
-
 // subUserPatchIn is the body of PATCH /v1/subusers/{ref}: absent fields are
 // left alone; expires_at null clears the expiry.
 type subUserPatchIn struct {
-	Username          *string          `json:"username"`
-	Password          *string          `json:"password"`
-	Name              *string          `json:"name"`
-	Note              *string          `json:"note"`
-	Email             *string          `json:"email"`
-	DashboardPassword *string          `json:"dashboard_password"`
-	PrivatePool       *float64         `json:"private_pool"`
-	Status            *subgate.Status  `json:"status"`
-	Funding           *subgate.Funding `json:"funding"`
-	Limits            *limitsPatch     `json:"limits"`
-	ExpiresAt         json.RawMessage  `json:"expires_at"`
-	AllowIPs          *[]string        `json:"allow_ips"`
+	Username          *string              `json:"username"`
+	Password          *string              `json:"password"`
+	Name              *string              `json:"name"`
+	Note              *string              `json:"note"`
+	Email             *string              `json:"email"`
+	DashboardPassword *string              `json:"dashboard_password"`
+	PrivatePool       *float64             `json:"private_pool"`
+	Status            *subgate.Status      `json:"status"`
+	Funding           *subgate.Funding     `json:"funding"`
+	Limits            *subgate.LimitsPatch `json:"limits"`
+	ExpiresAt         json.RawMessage      `json:"expires_at"`
+	AllowIPs          *[]string            `json:"allow_ips"`
 }
 
 func (s *Server) updateSubUser(ctx context.Context, r *request) (response, error) {
@@ -269,7 +244,7 @@ func (s *Server) updateSubUser(ctx context.Context, r *request) (response, error
 		if err != nil {
 			return response{}, err
 		}
-		l := in.Limits.apply(cur.Limits)
+		l := in.Limits.Apply(cur.Limits)
 		upd.Limits = &l
 	}
 	u, err := s.svc.UpdateSubUser(ctx, r.principal, ref, upd)

@@ -51,13 +51,9 @@ func (s *Server) updateSubUsers(ctx context.Context, r *request) (response, erro
 	if err != nil {
 		return response{}, err
 	}
-	b := subgate.SubUserBulkUpdate{Refs: make([]string, len(in.SubUsers)), Update: upd}
+	b := subgate.SubUserBulkUpdate{Refs: make([]string, len(in.SubUsers)), Update: upd, Limits: in.Limits}
 	for i, ref := range in.SubUsers {
 		b.Refs[i] = string(ref)
-	}
-	if in.Limits != nil {
-		l := subgate.LimitsPatch(*in.Limits)
-		b.Limits = &l
 	}
 	us, err := s.svc.UpdateSubUsers(ctx, r.principal, b)
 	if err != nil {
