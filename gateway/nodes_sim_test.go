@@ -88,29 +88,6 @@ func (s *simCountingStore) SyncSlots(ctx context.Context, r subgate.SlotSync) ([
 	return s.Store.SyncSlots(ctx, r)
 }
 
-// echoSink echoes what each connection sends, for at most 5 minutes.
-func echoSink(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(5 * time.Minute))
-				io.Copy(c, c)
-			}()
-		}
-	}()
-	return ln.Addr().String()
-}
-
 // simTunnel opens a CONNECT tunnel to target through proxy as sub-user id
 // and echoes payload through it. It returns the tunnel open (the caller
 // closes it) or the status that refused it.
@@ -191,7 +168,7 @@ func TestManyGatewayNodesShareOneDatabase(t *testing.T) {
 		rate:     pgtest.SimSetting(t, "SUBGATE_SIM_CHANGES", 10),
 		logins:   pgtest.SimSetting(t, "SUBGATE_SIM_LOGINS", 5),
 		cache:    pgtest.SimSetting(t, "SUBGATE_SIM_CACHE", 1000),
-		sink:     echoSink(t),
+		sink:     echoOrigin(t),
 		mode:     "direct",
 	}
 	bouncer := os.Getenv("SUBGATE_SIM_PGBOUNCER")
