@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/subgate/subgate"
 	"github.com/subgate/subgate/storetest"
 )
@@ -70,5 +72,71 @@ func TestSubUserChangesLeaveResellerAndPoolRows(t *testing.T) {
 	}
 	if n, err := f.st.CountSubUsers(f.ctx, f.r.ID); err != nil || n != 1 {
 		t.Fatalf("CountSubUsers = %d, %v; want 1 (the fixture's)", n, err)
+	}
+}
+
+// A change in flight whose transaction got its xid after the last one that
+// completed is outside the reader's snapshot's list of running xids (it is at
+// or above the snapshot's xmax), yet it holds a Seq below one already
+// committed: the reader must still hold that later Seq back.
+func TestChangeInFlightAboveSnapshotXmaxHoldsLaterSeqsBack(t *testing.T) {
+	db := newTestDB(t)
+	st := db.open(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r := &subgate.Reseller{Name: "acme"}
+	if err := st.CreateReseller(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	first, second := newSubUser(r.ID, "first_"+subgate.NewHash()[20:]), newSubUser(r.ID, "second_"+subgate.NewHash()[20:])
+	for _, u := range []*subgate.SubUser{first, second} {
+		if err := st.CreateSubUser(ctx, u, nil, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after, err := st.SubUsersSeq(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := func() *pgx.Conn {
+		c, err := pgx.Connect(ctx, db.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close(context.Background()) })
+		return c
+	}
+	exec := func(c *pgx.Conn, sql string, args ...any) {
+		t.Helper()
+		if _, err := c.Exec(ctx, sql, args...); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	change := func(c *pgx.Conn, id int64) { // what seqSteps send
+		exec(c, `UPDATE change_stripes SET seq = (SELECT last_value FROM subuser_seq) WHERE stripe = $1`, id%128)
+		exec(c, `UPDATE subusers SET seq = nextval('subuser_seq') WHERE id = $1`, id)
+	}
+	older, newer := conn(), conn()
+	exec(older, `BEGIN`)
+	exec(older, `SELECT pg_current_xact_id()`) // the lower xid
+	exec(newer, `BEGIN`)
+	change(newer, second.ID) // the higher xid draws the lower Seq and stays in flight
+	change(older, first.ID)  // the lower xid draws the higher Seq and commits
+	exec(older, `COMMIT`)
+
+	got, err := st.SubUsersChanged(ctx, after, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 0 {
+		t.Fatalf("with a lower Seq in flight the reader got %v; going on after it would miss that change", ids(got))
+	}
+	exec(newer, `COMMIT`)
+	got, err = st.SubUsersChanged(ctx, after, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(ids(got)) != fmt.Sprint([]int64{second.ID, first.ID}) {
+		t.Fatalf("after both committed the reader got %v, want %v", ids(got), []int64{second.ID, first.ID})
 	}
 }

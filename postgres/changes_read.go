@@ -20,13 +20,24 @@ const heldBackWait = 500 * time.Millisecond
 
 // changesBoundSQL is the highest Seq a reader may read up to: the lowest
 // value recorded on a change stripe locked by a transaction in flight in the
-// reader's snapshot (its xmax is among the snapshot's in-progress xids), or
-// NULL when no change is in flight. Every change in flight draws its Seq
-// above the value on its stripe (see seqSteps); a change that starts after
-// the snapshot draws above every Seq the snapshot sees.
-const changesBoundSQL = `SELECT min(c.seq) FROM change_stripes c
-	WHERE c.xmax::text::bigint IN (
-		SELECT x::text::bigint % 4294967296 FROM pg_snapshot_xip(pg_current_snapshot()) x)`
+// reader's snapshot, or NULL when no change is in flight. Every change in
+// flight draws its Seq above the value on its stripe (see seqSteps); a
+// change that starts after the snapshot draws above every Seq the snapshot
+// sees.
+//
+// A stripe is locked by a transaction in flight when its xmax is a running
+// xid of the snapshot: one of its listed ones, or one at or above its xmax.
+// The list holds only xids below the snapshot's xmax (one past the highest
+// xid completed), so a change whose transaction got its xid after the last
+// one to complete is not listed, yet may hold a Seq below one already
+// committed. xmax is a 32-bit xid: "at or above" is compared modulo 2^32.
+const changesBoundSQL = `SELECT min(c.seq) FROM change_stripes c,
+		(SELECT pg_current_snapshot() AS s) AS snap,
+		LATERAL (SELECT c.xmax::text::bigint AS x,
+			pg_snapshot_xmax(snap.s)::text::bigint % 4294967296 AS top) AS l
+	WHERE l.x <> 0 AND (
+		(l.x - l.top + 4294967296) % 4294967296 < 2147483648
+		OR l.x IN (SELECT x::text::bigint % 4294967296 FROM pg_snapshot_xip(snap.s) x))`
 
 // SubUsersChanged returns sub-users, deleted ones too, whose Seq is above
 // after, in Seq order, at most limit. It returns no change while a change
