@@ -13,12 +13,13 @@ import (
 
 // FlushUsage applies a batch once per batch ID, in one transaction: the
 // rows are loaded and locked, the settlement rules (package settle) change
-// them in memory, and every change goes back in one round trip.
+// them in memory, and every change goes back in one round trip. The shared
+// sub-users of pools the batch emptied are woken after it commits (wakeDry).
 func (s *Store) FlushUsage(ctx context.Context, b subgate.UsageBatch) error {
 	now := dbTime(b.Now)
-	var woke int64 // the highest Seq of shared sub-users of emptied pools
+	var dry []int64 // resellers whose pools the batch emptied
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		woke = 0
+		dry = nil
 		bk, err := loadBooks(ctx, tx, b, now)
 		if err != nil || bk == nil {
 			return err
@@ -30,15 +31,14 @@ func (s *Store) FlushUsage(ctx context.Context, b subgate.UsageBatch) error {
 		if err := writeBooks(ctx, tx, bk, b, now); err != nil {
 			return err
 		}
-		return wakeDry(ctx, tx, bk.Dry(), &woke)
+		dry = bk.Dry()
+		return nil
 	})
-	if err == nil {
-		if woke > 0 {
-			s.announcer.announce(woke)
-		}
-		s.maybeHousekeep(ctx, b)
+	if err != nil {
+		return err
 	}
-	return err
+	s.maybeHousekeep(ctx, b)
+	return s.wakeDry(ctx, dry)
 }
 
 // loadBooks claims the batch ID, locks the batch's sub-users in id order and
@@ -255,25 +255,34 @@ func queueSharedUsage(q *pgx.Batch, bk *settle.Books) {
 		ON CONFLICT (subuser_id, product) DO UPDATE SET used = balances.used + excluded.used`, used.cols...)
 }
 
-// wakeDry gives the shared sub-users of every pool the batch emptied a new
-// Seq, so every node cuts them at once; *woke receives the highest.
-func wakeDry(ctx context.Context, tx pgx.Tx, resellers []int64, woke *int64) error {
+// wakeDry gives the shared sub-users of every pool a flush emptied a new
+// Seq, so every node cuts them at once. It runs in a transaction of its own
+// after the flush commits: it locks those sub-users' rows, and the flush
+// holds pools, which come after sub-user rows in the lock order; a lease
+// request holding one of them and waiting for the pool would deadlock with
+// it. Should it not run (the node stops in between), the sub-users' nodes
+// still stop at the end of their leases, which the empty pool no longer
+// renews.
+func (s *Store) wakeDry(ctx context.Context, resellers []int64) error {
 	if len(resellers) == 0 {
 		return nil
 	}
-	var steps []step
-	for _, r := range resellers {
-		steps = append(steps, lockShared(r))
+	var woke int64
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		// One stripe covers every Seq drawn here (see wakeShared).
+		steps := []step{lockShared(resellers...), lockStripe(resellers[0])}
+		seqs := make([]int64, len(resellers))
+		for i, r := range resellers {
+			steps = append(steps, drawWakeSeqs(r, &seqs[i]))
+		}
+		if err := runSteps(ctx, tx, steps...); err != nil {
+			return err
+		}
+		woke = slices.Max(seqs)
+		return nil
+	})
+	if err == nil && woke > 0 {
+		s.announcer.announce(woke)
 	}
-	// One stripe covers every Seq drawn here (see wakeShared).
-	steps = append(steps, lockStripe(resellers[0]))
-	seqs := make([]int64, len(resellers))
-	for i, r := range resellers {
-		steps = append(steps, drawWakeSeqs(r, &seqs[i]))
-	}
-	if err := runSteps(ctx, tx, steps...); err != nil {
-		return err
-	}
-	*woke = max(*woke, slices.Max(seqs))
-	return nil
+	return err
 }

@@ -53,11 +53,12 @@ func lockPoolForLease(ctx context.Context, tx pgx.Tx, resellerID int64, p subgat
 	return pool, leased, br.Close()
 }
 
-// lockShared locks the live shared sub-users of a reseller, in id order like
-// every multi-row lock, before a pool change that wakes them (wakeShared).
-func lockShared(resellerID int64) step {
-	return step{sql: `SELECT count(*) FROM (SELECT id FROM subusers WHERE reseller_id = $1 AND funding = 'shared'
-		AND deleted_at IS NULL ORDER BY id FOR UPDATE) AS l`, args: []any{resellerID}, scan: []any{new(int64)}}
+// lockShared locks the live shared sub-users of resellers, in id order
+// across all of them like every multi-row lock, before a pool change that
+// wakes them (wakeShared).
+func lockShared(resellerIDs ...int64) step {
+	return step{sql: `SELECT count(*) FROM (SELECT id FROM subusers WHERE reseller_id = ANY($1) AND funding = 'shared'
+		AND deleted_at IS NULL ORDER BY id FOR UPDATE) AS l`, args: []any{resellerIDs}, scan: []any{new(int64)}}
 }
 
 // wakeShared gives every live shared sub-user of a reseller a new Seq after

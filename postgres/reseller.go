@@ -158,6 +158,7 @@ func (s *Store) CreditPool(ctx context.Context, c subgate.PoolCredit) (*subgate.
 	at := s.stamp()
 	var woke int64 // the highest Seq of the shared sub-users woken
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		woke = 0 // a try rolled back drew nothing to announce
 		var exists bool
 		if err := tx.QueryRow(ctx, `SELECT true FROM resellers WHERE id = $1`, c.ResellerID).Scan(&exists); errors.Is(err, pgx.ErrNoRows) {
 			return subgate.NotFound("reseller")
