@@ -56,16 +56,27 @@ type listQuery struct {
 	After                       string
 }
 
-func (q listQuery) url(base string, changes func(*listQuery)) string {
-	if changes != nil {
-		changes(&q)
-	}
+// listQueryOf reads the list's state from a URL's parameters.
+func listQueryOf(q url.Values) listQuery {
+	return listQuery{Search: strings.TrimSpace(q.Get("search")), Status: q.Get("status"), Sort: q.Get("sort"), Order: q.Get("order"), After: q.Get("after")}
+}
+
+// values is the list's state as URL parameters, the empty ones left out.
+func (q listQuery) values() url.Values {
 	v := url.Values{}
 	for k, s := range map[string]string{"search": q.Search, "status": q.Status, "sort": q.Sort, "order": q.Order, "after": q.After} {
 		if s != "" {
 			v.Set(k, s)
 		}
 	}
+	return v
+}
+
+func (q listQuery) url(base string, changes func(*listQuery)) string {
+	if changes != nil {
+		changes(&q)
+	}
+	v := q.values()
 	if len(v) == 0 {
 		return base
 	}
@@ -91,8 +102,13 @@ type subUsersView struct {
 }
 
 func (s *Server) subUsers(w http.ResponseWriter, r *http.Request, sess *session) {
-	q := r.URL.Query()
-	lq := listQuery{Search: strings.TrimSpace(q.Get("search")), Status: q.Get("status"), Sort: q.Get("sort"), Order: q.Get("order"), After: q.Get("after")}
+	pg := s.newPage(sess, "Sub-users", "subusers")
+	pg.Notice = notice(r)
+	s.renderSubUsers(w, r, sess, listQueryOf(r.URL.Query()), http.StatusOK, pg)
+}
+
+// renderSubUsers draws a page of the list, also to show a failed form on it.
+func (s *Server) renderSubUsers(w http.ResponseWriter, r *http.Request, sess *session, lq listQuery, status int, pg *page) {
 	f := subgate.SubUserFilter{
 		Search: lq.Search, Status: subgate.Status(lq.Status), Sort: subgate.SubUserSort(lq.Sort),
 		Desc: lq.Order == "desc", Limit: perPage, After: lq.After, WithTotal: true, EstimateTotal: true,
@@ -131,10 +147,8 @@ func (s *Server) subUsers(w http.ResponseWriter, r *http.Request, sess *session)
 		link.URL = lq.url(base, func(q *listQuery) { q.Sort, q.Order, q.After = col, order, "" })
 		v.Columns[col] = link
 	}
-	pg := s.newPage(sess, "Sub-users", "subusers")
-	pg.Notice = notice(r)
 	pg.Data = v
-	s.render(w, r, http.StatusOK, "subusers", pg)
+	s.render(w, r, status, "subusers", pg)
 }
 
 type newSubUserView struct {
