@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -99,6 +100,10 @@ type subUsersView struct {
 	NextURL        string
 	Columns        map[string]sortLink
 	StatusOptions  []string
+	// BulkURL is where the selection form posts, keeping the list's state;
+	// Selected are the ids ticked in a selection that just failed.
+	BulkURL  string
+	Selected map[string]bool
 }
 
 func (s *Server) subUsers(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -120,7 +125,11 @@ func (s *Server) renderSubUsers(w http.ResponseWriter, r *http.Request, sess *se
 	}
 	base := s.path("/subusers")
 	v := subUsersView{Query: lq, Total: page.Total, TotalEstimated: page.TotalEstimated,
-		StatusOptions: []string{"active", "disabled", "blocked"}, Columns: map[string]sortLink{}}
+		StatusOptions: []string{"active", "disabled", "blocked"}, Columns: map[string]sortLink{},
+		BulkURL: lq.url(s.path("/subusers/bulk"), nil), Selected: map[string]bool{}}
+	for _, id := range pg.Form["id"] {
+		v.Selected[id] = true
+	}
 	for _, u := range page.Items {
 		v.Rows = append(v.Rows, s.row(u))
 	}
@@ -227,4 +236,26 @@ var notices = map[string]string{
 	"reseller": "Reseller created.", "credited": "Pool credited.", "debited": "Pool debited.",
 }
 
-func notice(r *http.Request) string { return notices[r.URL.Query().Get("done")] }
+// bulkNotices report a bulk action with the number of sub-users it
+// changed, the only other thing read from the URL.
+var bulkNotices = map[string]string{
+	"bulk-disabled": "%s disabled.", "bulk-enabled": "%s enabled.",
+	"bulk-expiry": "Expiry set on %s.", "bulk-note": "Note set on %s.",
+}
+
+func notice(r *http.Request) string {
+	q := r.URL.Query()
+	format, ok := bulkNotices[q.Get("done")]
+	if !ok {
+		return notices[q.Get("done")]
+	}
+	n, err := strconv.Atoi(q.Get("n"))
+	if err != nil || n < 1 {
+		return ""
+	}
+	what := strconv.Itoa(n) + " sub-users"
+	if n == 1 {
+		what = "1 sub-user"
+	}
+	return fmt.Sprintf(format, what)
+}
