@@ -20,9 +20,10 @@ func postgresURL(t *testing.T) string {
 	return pgtest.NewSchema(t, "subgate_web_").URL
 }
 
-// Two nodes on one PostgreSQL database share sessions: a login on one is
-// valid on the other, and a logout on the other ends it on both.
-func TestSessionsAreSharedByNodesOnPostgres(t *testing.T) {
+// postgresEnv is an env with nothing served yet, and how to open a store
+// (a node) on its fresh schema.
+func postgresEnv(t *testing.T) (*env, func() *postgres.Store) {
+	t.Helper()
 	dbURL := postgresURL(t)
 	cipher, err := secret.New(make([]byte, secret.KeySize))
 	if err != nil {
@@ -39,6 +40,13 @@ func TestSessionsAreSharedByNodesOnPostgres(t *testing.T) {
 	e := &env{t: t, handle: &swapHandler{}}
 	e.srv = httptest.NewServer(e.handle)
 	t.Cleanup(e.srv.Close)
+	return e, open
+}
+
+// Two nodes on one PostgreSQL database share sessions: a login on one is
+// valid on the other, and a logout on the other ends it on both.
+func TestSessionsAreSharedByNodesOnPostgres(t *testing.T) {
+	e, open := postgresEnv(t)
 	nodeA, nodeB := open(), open()
 
 	e.serve(nodeA)
@@ -70,5 +78,37 @@ func TestSessionsAreSharedByNodesOnPostgres(t *testing.T) {
 	other.client.Jar.SetCookies(u, []*http.Cookie{{Name: copied.Name, Value: copied.Value, Path: "/dashboard"}})
 	if a := other.get(detail); a.status != http.StatusSeeOther || a.header.Get("Location") != "/dashboard/login" {
 		t.Errorf("node A with the session ended on node B: %d, want a redirect to sign in", a.status)
+	}
+}
+
+// The list's bulk action on PostgreSQL: another reseller's sub-user among
+// the ticked ones changes none of them; without it, exactly the ticked ones
+// change.
+func TestBulkActionOnPostgres(t *testing.T) {
+	e, open := postgresEnv(t)
+	e.serve(open())
+	r := e.reseller("Acme", "ops@acme.test", "right-password", 0)
+	var us []*subgate.SubUser
+	for _, name := range []string{"alice", "bob", "carol"} {
+		us = append(us, e.subUser(r, subgate.SubUserCreate{Username: name}))
+	}
+	theirs := e.subUser(e.reseller("Rival", "ops@rival.test", "rival-password", 0), subgate.SubUserCreate{Username: "theirs"})
+	b := e.browser()
+	b.login("ops@acme.test", "right-password")
+	action, csrf := bulkForm(t, b.get("/dashboard/subusers?sort=username&order=desc"))
+
+	a := b.post(action, url.Values{"csrf": {csrf}, "action": {"disable"}, "id": append(ids(us[0], us[1]), ids(theirs)...)})
+	if a.status != http.StatusNotFound || errorText(a.doc) == "" {
+		t.Fatalf("with the rival's sub-user: %d %q", a.status, errorText(a.doc))
+	}
+	if st := statuses(t, e, r, us...); st["alice"] != subgate.StatusActive || st["bob"] != subgate.StatusActive {
+		t.Fatalf("a refused bulk changed %v", st)
+	}
+	a = b.post(action, url.Values{"csrf": {csrf}, "action": {"disable"}, "id": ids(us[0], us[1])})
+	if loc := a.header.Get("Location"); a.status != http.StatusSeeOther || loc != "/dashboard/subusers?done=bulk-disabled&n=2&order=desc&sort=username" {
+		t.Fatalf("disable selected: %d to %q: %s", a.status, loc, errorText(a.doc))
+	}
+	if st := statuses(t, e, r, us...); st["alice"] != subgate.StatusDisabled || st["bob"] != subgate.StatusDisabled || st["carol"] != subgate.StatusActive {
+		t.Errorf("after disabling alice and bob: %v", st)
 	}
 }

@@ -90,6 +90,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /subusers", s.reseller(s.subUsers))
 	s.mux.HandleFunc("GET /subusers/new", s.reseller(s.newSubUser))
 	s.mux.HandleFunc("POST /subusers", s.reseller(s.createSubUser))
+	s.mux.HandleFunc("POST /subusers/bulk", s.reseller(s.updateSelected))
 	s.mux.HandleFunc("GET /subusers/{ref}", s.reseller(s.subUser))
 	s.mux.HandleFunc("POST /subusers/{ref}/traffic", s.reseller(s.moveTraffic))
 	s.mux.HandleFunc("POST /subusers/{ref}/status", s.reseller(s.setStatus))

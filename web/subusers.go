@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -56,16 +57,27 @@ type listQuery struct {
 	After                       string
 }
 
-func (q listQuery) url(base string, changes func(*listQuery)) string {
-	if changes != nil {
-		changes(&q)
-	}
+// listQueryOf reads the list's state from a URL's parameters.
+func listQueryOf(q url.Values) listQuery {
+	return listQuery{Search: strings.TrimSpace(q.Get("search")), Status: q.Get("status"), Sort: q.Get("sort"), Order: q.Get("order"), After: q.Get("after")}
+}
+
+// values is the list's state as URL parameters, the empty ones left out.
+func (q listQuery) values() url.Values {
 	v := url.Values{}
 	for k, s := range map[string]string{"search": q.Search, "status": q.Status, "sort": q.Sort, "order": q.Order, "after": q.After} {
 		if s != "" {
 			v.Set(k, s)
 		}
 	}
+	return v
+}
+
+func (q listQuery) url(base string, changes func(*listQuery)) string {
+	if changes != nil {
+		changes(&q)
+	}
+	v := q.values()
 	if len(v) == 0 {
 		return base
 	}
@@ -88,11 +100,20 @@ type subUsersView struct {
 	NextURL        string
 	Columns        map[string]sortLink
 	StatusOptions  []string
+	// BulkURL is where the selection form posts, keeping the list's state;
+	// Selected are the ids ticked in a selection that just failed.
+	BulkURL  string
+	Selected map[string]bool
 }
 
 func (s *Server) subUsers(w http.ResponseWriter, r *http.Request, sess *session) {
-	q := r.URL.Query()
-	lq := listQuery{Search: strings.TrimSpace(q.Get("search")), Status: q.Get("status"), Sort: q.Get("sort"), Order: q.Get("order"), After: q.Get("after")}
+	pg := s.newPage(sess, "Sub-users", "subusers")
+	pg.Notice = notice(r)
+	s.renderSubUsers(w, r, sess, listQueryOf(r.URL.Query()), http.StatusOK, pg)
+}
+
+// renderSubUsers draws a page of the list, also to show a failed form on it.
+func (s *Server) renderSubUsers(w http.ResponseWriter, r *http.Request, sess *session, lq listQuery, status int, pg *page) {
 	f := subgate.SubUserFilter{
 		Search: lq.Search, Status: subgate.Status(lq.Status), Sort: subgate.SubUserSort(lq.Sort),
 		Desc: lq.Order == "desc", Limit: perPage, After: lq.After, WithTotal: true, EstimateTotal: true,
@@ -104,7 +125,11 @@ func (s *Server) subUsers(w http.ResponseWriter, r *http.Request, sess *session)
 	}
 	base := s.path("/subusers")
 	v := subUsersView{Query: lq, Total: page.Total, TotalEstimated: page.TotalEstimated,
-		StatusOptions: []string{"active", "disabled", "blocked"}, Columns: map[string]sortLink{}}
+		StatusOptions: []string{"active", "disabled", "blocked"}, Columns: map[string]sortLink{},
+		BulkURL: lq.url(s.path("/subusers/bulk"), nil), Selected: map[string]bool{}}
+	for _, id := range pg.Form["id"] {
+		v.Selected[id] = true
+	}
 	for _, u := range page.Items {
 		v.Rows = append(v.Rows, s.row(u))
 	}
@@ -131,10 +156,8 @@ func (s *Server) subUsers(w http.ResponseWriter, r *http.Request, sess *session)
 		link.URL = lq.url(base, func(q *listQuery) { q.Sort, q.Order, q.After = col, order, "" })
 		v.Columns[col] = link
 	}
-	pg := s.newPage(sess, "Sub-users", "subusers")
-	pg.Notice = notice(r)
 	pg.Data = v
-	s.render(w, r, http.StatusOK, "subusers", pg)
+	s.render(w, r, status, "subusers", pg)
 }
 
 type newSubUserView struct {
@@ -213,4 +236,26 @@ var notices = map[string]string{
 	"reseller": "Reseller created.", "credited": "Pool credited.", "debited": "Pool debited.",
 }
 
-func notice(r *http.Request) string { return notices[r.URL.Query().Get("done")] }
+// bulkNotices report a bulk action with the number of sub-users it
+// changed, the only other thing read from the URL.
+var bulkNotices = map[string]string{
+	"bulk-disabled": "%s disabled.", "bulk-enabled": "%s enabled.",
+	"bulk-expiry": "Expiry set on %s.", "bulk-note": "Note set on %s.",
+}
+
+func notice(r *http.Request) string {
+	q := r.URL.Query()
+	format, ok := bulkNotices[q.Get("done")]
+	if !ok {
+		return notices[q.Get("done")]
+	}
+	n, err := strconv.Atoi(q.Get("n"))
+	if err != nil || n < 1 {
+		return ""
+	}
+	what := strconv.Itoa(n) + " sub-users"
+	if n == 1 {
+		what = "1 sub-user"
+	}
+	return fmt.Sprintf(format, what)
+}

@@ -26,6 +26,7 @@ func TestCSRFMissingOrWrongIsRefusedAndChangesNothing(t *testing.T) {
 	otherCSRF := other.csrf()
 
 	ref := "/dashboard/subusers/" + strconv.FormatInt(u.ID, 10)
+	bulk := "/dashboard/subusers/bulk?sort=username"
 	for name, csrf := range map[string][]string{
 		"missing": nil, "wrong": {"not-the-token"}, "another session's": {otherCSRF},
 	} {
@@ -36,6 +37,7 @@ func TestCSRFMissingOrWrongIsRefusedAndChangesNothing(t *testing.T) {
 			ref + "/password":     {"password": {"hijacked1"}},
 			ref + "/delete":       {"confirm": {"alice"}},
 			"/dashboard/logout":   {},
+			bulk:                  {"action": {"disable"}, "id": {strconv.FormatInt(u.ID, 10)}},
 		} {
 			if csrf != nil {
 				form.Set("csrf", csrf[0])
