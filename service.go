@@ -434,7 +434,7 @@ func statusChange(p Principal, u *SubUser, upd *SubUserUpdate) error {
 	case *upd.Status == StatusBlocked:
 		return Invalidf("status", "blocked is set by the operator only")
 	case u.Status == StatusBlocked:
-		return Invalidf("status", "a blocked sub-user can only be changed by the operator")
+		return Invalidf("status", "cannot be changed: the operator blocked this sub-user, and only the operator can change it")
 	}
 	return nil
 }

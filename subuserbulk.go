@@ -1,6 +1,9 @@
 package subgate
 
-import "context"
+import (
+	"context"
+	"fmt"
+)
 
 // MaxBulkSubUsers bounds the sub-users one bulk update names: one
 // transaction holds all their row locks until it commits.
@@ -104,7 +107,7 @@ func (s *Service) UpdateSubUsers(ctx context.Context, p Principal, b SubUserBulk
 	// store calls back with each one as locked.
 	check := func(u *SubUser) error {
 		if err := statusChange(p, u, &SubUserUpdate{Status: b.Update.Status}); err != nil {
-			return bulkRefusal(u.Hash, err)
+			return bulkRefusal(u, err)
 		}
 		return nil
 	}
@@ -120,10 +123,11 @@ func (s *Service) UpdateSubUsers(ctx context.Context, p Principal, b SubUserBulk
 }
 
 // bulkRefusal is the error for a sub-user a bulk update's check refused:
-// it names the sub-user, which is the caller's own.
-func bulkRefusal(ref string, err error) error {
+// it names the sub-user, the caller's own, by id and username, as lists
+// show it.
+func bulkRefusal(u *SubUser, err error) error {
 	if e, ok := err.(*Error); ok {
-		return &Error{Code: e.Code, Field: e.Field, Message: "sub-user " + ref + ": " + e.Message}
+		return &Error{Code: e.Code, Field: e.Field, Message: fmt.Sprintf("sub-user %d (%s): %s", u.ID, u.Username, e.Message)}
 	}
 	return err
 }

@@ -207,7 +207,7 @@ func TestBulkRefusalShowsTheErrorAndChangesNothing(t *testing.T) {
 		{"nothing selected, a note", url.Values{"action": {"note"}, "note": {"x"}}, "no sub-user selected", ""},
 		{"no action", url.Values{"id": ids(alice)}, "action must be", ""},
 		{"a bad expiry", url.Values{"action": {"expiry"}, "expires_at": {"soon"}, "id": ids(alice)}, "expires_at must be", "expires_at"},
-		{"a blocked one", url.Values{"action": {"disable"}, "id": ids(alice, bob)}, "only be changed by the operator", ""},
+		{"a blocked one", url.Values{"action": {"disable"}, "id": ids(alice, bob)}, "(bob): status cannot be changed: the operator blocked", ""},
 		{"an empty ref", url.Values{"action": {"disable"}, "id": {strconv.FormatInt(alice.ID, 10), ""}}, "empty reference", ""},
 	} {
 		tc.form.Set("csrf", csrf)
