@@ -15,7 +15,7 @@ import (
 func (s *Server) updateSelected(w http.ResponseWriter, r *http.Request, sess *session) {
 	lq := listQueryOf(r.URL.Query())
 	refs := r.PostForm["id"]
-	upd, done, err := bulkAction(r.PostForm)
+	upd, done, err := bulkUpdate(r.PostForm)
 	if err == nil && len(refs) == 0 {
 		err = subgate.Errorf(subgate.EINVALID, "no sub-user selected: tick the ones to change first")
 	}
@@ -39,9 +39,9 @@ func (s *Server) updateSelected(w http.ResponseWriter, r *http.Request, sess *se
 	s.renderSubUsers(w, r, sess, lq, statusOf(err), pg)
 }
 
-// bulkAction reads which button was pressed into the update it stands
-// for, and the notice that reports it.
-func bulkAction(f url.Values) (subgate.SubUserUpdate, string, error) {
+// bulkUpdate reads the chosen action into the update it stands for, and
+// the notice that reports it.
+func bulkUpdate(f url.Values) (subgate.SubUserUpdate, string, error) {
 	var upd subgate.SubUserUpdate
 	switch f.Get("action") {
 	case "disable":
@@ -55,11 +55,19 @@ func bulkAction(f url.Values) (subgate.SubUserUpdate, string, error) {
 	case "expiry":
 		exp, err := expiryField(f)
 		upd.ExpiresAt = &exp
+		if exp == nil && err == nil {
+			return upd, "expiry-cleared", err
+		}
 		return upd, "expiry", err
 	case "note":
 		note := strings.TrimSpace(f.Get("note"))
 		upd.Note = &note
+		if note == "" {
+			return upd, "note-cleared", nil
+		}
 		return upd, "note", nil
+	case "":
+		return upd, "", subgate.Invalidf("action", "must be chosen: what to do with the selected sub-users")
 	}
 	return upd, "", subgate.Invalidf("action", "must be disable, enable, expiry or note")
 }

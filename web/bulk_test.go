@@ -73,10 +73,17 @@ func TestBulkActionsChangeTheSelectedAndKeepTheList(t *testing.T) {
 			t.Errorf("no labelled checkbox for %s", u.Username)
 		}
 	}
-	// Enter in a box or field must not press an action: the form's first
-	// button, the one Enter presses, is a disabled one.
-	if first := find(byID(second.doc, "bulk-form"), tagged("button")); !hasAttr(first, "disabled") {
-		t.Error("the selection form's default button is an action")
+	// Enter in any box or field presses the form's first button: the form
+	// has only one, which applies the chosen action, and none is chosen
+	// until the visitor picks one.
+	form := byID(second.doc, "bulk-form")
+	if buttons := findAll(form, tagged("button")); len(buttons) != 1 || attr(buttons[0], "name") != "" {
+		t.Errorf("the selection form has %d buttons, want one that carries no action of its own", len(buttons))
+	}
+	menu := find(form, withAttr("select", "name", "action"))
+	if options := findAll(menu, tagged("option")); len(options) == 0 || attr(options[0], "value") != "" ||
+		find(menu, func(n *html.Node) bool { return n.Data == "option" && hasAttr(n, "selected") }) != nil {
+		t.Error("the action menu does not start at a choice that does nothing")
 	}
 	action, csrf := bulkForm(t, second)
 	listQuery := func(loc string) url.Values {
@@ -125,6 +132,7 @@ func TestBulkActionsChangeTheSelectedAndKeepTheList(t *testing.T) {
 		{url.Values{"action": {"enable"}, "id": ids(shop[1])}, "1 sub-user enabled."},
 		{url.Values{"action": {"expiry"}, "expires_at": {"2030-01-31T12:00"}, "id": ids(shop[1], shop[2])}, "Expiry set on 2 sub-users."},
 		{url.Values{"action": {"note"}, "note": {" end customer 7 "}, "id": ids(shop...)}, "Note set on 3 sub-users."},
+		{url.Values{"action": {"expiry"}, "expires_at": {""}, "id": ids(shop[2])}, "Expiry removed from 1 sub-user."},
 	} {
 		step.form.Set("csrf", csrf)
 		a := b.post("/dashboard/subusers/bulk", step.form)
@@ -141,7 +149,7 @@ func TestBulkActionsChangeTheSelectedAndKeepTheList(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantStatus, wantExpiry := subgate.StatusActive, i > 0
+		wantStatus, wantExpiry := subgate.StatusActive, i == 1
 		if i == 0 {
 			wantStatus = subgate.StatusDisabled
 		}
@@ -205,7 +213,8 @@ func TestBulkRefusalShowsTheErrorAndChangesNothing(t *testing.T) {
 	}{
 		{"nothing selected", url.Values{"action": {"disable"}}, "no sub-user selected", ""},
 		{"nothing selected, a note", url.Values{"action": {"note"}, "note": {"x"}}, "no sub-user selected", ""},
-		{"no action", url.Values{"id": ids(alice)}, "action must be", ""},
+		{"no action chosen", url.Values{"action": {""}, "note": {"typed, then Enter"}, "id": ids(alice)}, "action must be chosen", ""},
+		{"an unknown action", url.Values{"action": {"delete"}, "id": ids(alice)}, "action must be disable", ""},
 		{"a bad expiry", url.Values{"action": {"expiry"}, "expires_at": {"soon"}, "id": ids(alice)}, "expires_at must be", "expires_at"},
 		{"a blocked one", url.Values{"action": {"disable"}, "id": ids(alice, bob)}, "(bob): status cannot be changed: the operator blocked", ""},
 		{"an empty ref", url.Values{"action": {"disable"}, "id": {strconv.FormatInt(alice.ID, 10), ""}}, "empty reference", ""},
@@ -218,6 +227,11 @@ func TestBulkRefusalShowsTheErrorAndChangesNothing(t *testing.T) {
 		}
 		if find(a.doc, withAttr("tr", "data-username", "alice")) == nil {
 			t.Errorf("%s: the list is not shown again", tc.name)
+		}
+		if chosen := tc.form.Get("action"); chosen == "expiry" || chosen == "disable" {
+			if opt := find(a.doc, withAttr("option", "value", chosen)); !hasAttr(opt, "selected") {
+				t.Errorf("%s: the chosen action %s is not chosen again", tc.name, chosen)
+			}
 		}
 		if tc.field != "" {
 			in := find(a.doc, withAttr("input", "name", tc.field))

@@ -104,6 +104,8 @@ type subUsersView struct {
 	// Selected are the ids ticked in a selection that just failed.
 	BulkURL  string
 	Selected map[string]bool
+	// BulkActions is the selection form's action menu.
+	BulkActions []bulkAction
 }
 
 func (s *Server) subUsers(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -126,7 +128,7 @@ func (s *Server) renderSubUsers(w http.ResponseWriter, r *http.Request, sess *se
 	base := s.path("/subusers")
 	v := subUsersView{Query: lq, Total: page.Total, TotalEstimated: page.TotalEstimated,
 		StatusOptions: []string{"active", "disabled", "blocked"}, Columns: map[string]sortLink{},
-		BulkURL: lq.url(s.path("/subusers/bulk"), nil), Selected: map[string]bool{}}
+		BulkURL: lq.url(s.path("/subusers/bulk"), nil), Selected: map[string]bool{}, BulkActions: bulkActions}
 	for _, id := range pg.Form["id"] {
 		v.Selected[id] = true
 	}
@@ -240,7 +242,16 @@ var notices = map[string]string{
 // changed, the only other thing read from the URL.
 var bulkNotices = map[string]string{
 	"bulk-disabled": "%s disabled.", "bulk-enabled": "%s enabled.",
-	"bulk-expiry": "Expiry set on %s.", "bulk-note": "Note set on %s.",
+	"bulk-expiry": "Expiry set on %s.", "bulk-expiry-cleared": "Expiry removed from %s.",
+	"bulk-note": "Note set on %s.", "bulk-note-cleared": "Note cleared on %s.",
+}
+
+// bulkAction is one choice of the list's action menu.
+type bulkAction struct{ Value, Label string }
+
+// bulkActions are the list's action menu, in the order shown.
+var bulkActions = []bulkAction{
+	{"disable", "Disable"}, {"enable", "Enable"}, {"expiry", "Set expiry"}, {"note", "Set note"},
 }
 
 func notice(r *http.Request) string {
