@@ -228,6 +228,12 @@ func TestBulkRefusalShowsTheErrorAndChangesNothing(t *testing.T) {
 		if find(a.doc, withAttr("tr", "data-username", "alice")) == nil {
 			t.Errorf("%s: the list is not shown again", tc.name)
 		}
+		if tc.name == "no action chosen" {
+			menu := find(a.doc, withAttr("select", "name", "action"))
+			if attr(menu, "aria-invalid") != "true" || !strings.Contains(text(menu.Parent), "must be chosen") {
+				t.Errorf("%s: the action menu is not marked with its error", tc.name)
+			}
+		}
 		if chosen := tc.form.Get("action"); chosen == "expiry" || chosen == "disable" {
 			if opt := find(a.doc, withAttr("option", "value", chosen)); !hasAttr(opt, "selected") {
 				t.Errorf("%s: the chosen action %s is not chosen again", tc.name, chosen)
