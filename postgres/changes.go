@@ -97,12 +97,24 @@ func (s *Store) ListenChanges(ctx context.Context, notify func(seq int64)) error
 	if err := conn.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
 		return fmt.Errorf("postgres: listen: %w", err)
 	}
-	for {
-		n, err := conn.WaitForNotification(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
+	// A probe sent on another connection proves the session hears what
+	// others announce: through a pooler in transaction mode LISTEN is
+	// accepted and nothing arrives. Its Seq, 0, is below every change, so
+	// listeners only learn that the feed is live.
+	if _, err := s.pool.Exec(ctx, `SELECT pg_notify($1, current_schema() || ' 0')`, changeChannel); err != nil {
+		return fmt.Errorf("postgres: listen: %w", err)
+	}
+	probe, cancel := context.WithTimeout(ctx, listenProbeWait)
+	defer cancel()
+	for waiting := probe; ; waiting = ctx {
+		n, err := conn.WaitForNotification(waiting)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return ctx.Err()
+		case err != nil && waiting == probe && probe.Err() != nil:
+			return fmt.Errorf("postgres: listen: no notification reached the session within %v: LISTEN needs a session of its own; "+
+				"point the session URL (db_session_url) straight at PostgreSQL, not through a pooler in transaction mode", listenProbeWait)
+		case err != nil:
 			return fmt.Errorf("postgres: listen: %w", err)
 		}
 		if seq, ok := changeSeq(n.Payload, schema); ok {
@@ -110,6 +122,10 @@ func (s *Store) ListenChanges(ctx context.Context, notify func(seq int64)) error
 		}
 	}
 }
+
+// listenProbeWait bounds how long ListenChanges waits for its own probe
+// notification before it reports that its session hears none.
+const listenProbeWait = 5 * time.Second
 
 // changeSeq reads the Seq of a change payload announced in schema; ok is
 // false for another schema's changes.

@@ -8,3 +8,6 @@ func SetSearchWindow(window int, indexRows int64) (restore func()) {
 	searchWindow, searchIndexRows = window, indexRows
 	return func() { searchWindow, searchIndexRows = w, r }
 }
+
+// MigrationLockKey is the advisory lock key migrations take.
+const MigrationLockKey = migrationLockKey

@@ -23,7 +23,7 @@ import (
 type config struct {
 	DB            string `json:"db"`              // SQLite file path or postgres:// URL
 	DBPoolSize    count  `json:"db_pool_size"`    // PostgreSQL: pooled connections per node (0: default)
-	DBSessionURL  string `json:"db_session_url"`  // PostgreSQL: direct URL for LISTEN and migrations (default db)
+	DBSessionURL  string `json:"db_session_url"`  // PostgreSQL: direct URL for LISTEN (default db)
 	APIAddr       string `json:"api_addr"`        // listen address of the API
 	AdminToken    string `json:"admin_token"`     // fixed admin token (else generated once)
 	SecretKey     string `json:"secret_key"`      // 32-byte key, hex or base64

@@ -24,7 +24,8 @@ Runs subgate: the management API with the NetNut, IPRoyal and 9Proxy
 dialects and the web dashboard (/dashboard), and the proxy gateway (HTTP,
 CONNECT and SOCKS5 on --proxy-addr).
 Settings come from flags, then environment variables, then the --config
-file (JSON or YAML with the keys db, api_addr, admin_token, secret_key,
+file (JSON or YAML with the keys db, db_pool_size, db_session_url,
+api_addr, admin_token, secret_key,
 secret_key_file, timezone, log_level, proxy_addr, http_proxy_addr,
 socks_addr, metrics_addr, routes, node, cred_cache_size, public_proxy,
 netnut_prefix, iproyal_prefix, 9proxy_prefix, netnut_addr, iproyal_addr,
