@@ -35,13 +35,7 @@ func openBehindPgBouncer(t testing.TB, binary string) *postgres.Store {
 // session advisory locks, LISTEN). It needs a PgBouncer binary
 // (SUBGATE_TEST_PGBOUNCER names its binary) and says so otherwise.
 func TestContractBehindPgBouncer(t *testing.T) {
-	binary := pgtest.BouncerBinary()
-	if binary == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI runs the store suite behind PgBouncer: set SUBGATE_TEST_PGBOUNCER to its binary")
-		}
-		t.Skip("set SUBGATE_TEST_PGBOUNCER to a PgBouncer binary to run the store suite behind it")
-	}
+	binary := bouncerBinary(t)
 	open := func(t *testing.T) subgate.Store { return openBehindPgBouncer(t, binary) }
 	storetest.Run(t, open)
 	storetest.RunExtra(t, open)
@@ -82,13 +76,7 @@ func TestContractBehindPgBouncer(t *testing.T) {
 // transactions, so none is left behind on a pooled server connection for
 // every later start to wait on.
 func TestNodesStartWithMigrationsThroughPgBouncer(t *testing.T) {
-	binary := pgtest.BouncerBinary()
-	if binary == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI runs this test behind PgBouncer: set SUBGATE_TEST_PGBOUNCER to its binary")
-		}
-		t.Skip("set SUBGATE_TEST_PGBOUNCER to a PgBouncer binary to run this test")
-	}
+	binary := bouncerBinary(t)
 	db := newTestDB(t)
 	pb := pgtest.StartPgBouncer(t, binary, db.schema, 2)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -134,4 +122,19 @@ func TestNodesStartWithMigrationsThroughPgBouncer(t *testing.T) {
 	if err == nil || ctx.Err() != nil || !strings.Contains(err.Error(), "db_session_url") {
 		t.Fatalf("listening through the pooler ended with %v, want an error naming the session URL", err)
 	}
+}
+
+// bouncerBinary is the PgBouncer binary a test runs behind
+// (SUBGATE_TEST_PGBOUNCER). Without one the test fails in CI, which runs
+// it, and is skipped elsewhere, saying how to run it.
+func bouncerBinary(t *testing.T) string {
+	t.Helper()
+	binary := pgtest.BouncerBinary()
+	if binary == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("CI runs this test behind PgBouncer: set SUBGATE_TEST_PGBOUNCER to its binary")
+		}
+		t.Skip("set SUBGATE_TEST_PGBOUNCER to a PgBouncer binary to run this test")
+	}
+	return binary
 }
