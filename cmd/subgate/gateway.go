@@ -10,7 +10,7 @@ const gatewayUsage = `Usage: subgate gateway [flags]
 Runs only the proxy gateway (no API), against the same database as a
 "subgate serve" elsewhere: use PostgreSQL to run several gateway nodes on one
 state. Takes the same settings as serve; the API settings are ignored and
-/metrics is served on --metrics-addr when given.`
+/metrics and /healthz are served on --metrics-addr when given.`
 
 // gatewayOnly runs the proxy gateway alone.
 func (a *app) gatewayOnly(ctx context.Context, args []string) error {

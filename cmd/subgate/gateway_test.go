@@ -154,3 +154,30 @@ func TestServeRunsGatewayDialectsAndMetrics(t *testing.T) {
 		t.Fatalf("metrics: %d %.300s", m.StatusCode, b)
 	}
 }
+
+// A gateway node has no API port: its metrics listener answers the
+// liveness probe, asking nothing of the database.
+func TestGatewayNodeAnswersLivenessOnItsMetricsAddress(t *testing.T) {
+	t.Parallel()
+	s := runGateway(t, map[string]string{"SUBGATE_DB": filepath.Join(t.TempDir(), "subgate.db")}, "--metrics-addr", "127.0.0.1:0")
+	re := regexp.MustCompile(`msg=listening component=metrics addr=(\S+)`)
+	var base string
+	for deadline := time.Now().Add(20 * time.Second); base == ""; time.Sleep(10 * time.Millisecond) {
+		if m := re.FindStringSubmatch(s.stderr.String()); m != nil {
+			base = "http://" + m[1]
+		} else if time.Now().After(deadline) {
+			t.Fatalf("the metrics listener did not report its address: %s", s.stderr)
+		}
+	}
+	for path, want := range map[string]int{"/healthz": 200, "/metrics": 200, "/v1/subusers": 404} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want || (path == "/healthz" && string(body) != "{\"status\":\"ok\"}\n") {
+			t.Errorf("GET %s: %d %q, want %d", path, resp.StatusCode, body, want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -149,7 +150,21 @@ func metricsComponents(cfg config, reg *prometheus.Registry, logger *slog.Logger
 	if cfg.MetricsAddr == "" {
 		return nil
 	}
-	return []component{&httpComponent{name: "metrics", addr: cfg.MetricsAddr, handler: withMetrics(http.NotFoundHandler(), reg), logger: logger}}
+	return []component{&httpComponent{name: "metrics", addr: cfg.MetricsAddr, handler: withMetrics(liveness(), reg), logger: logger}}
+}
+
+// liveness answers GET /healthz on the metrics listener: a gateway node has
+// no API port, and an orchestrator needs a probe there too. It asks nothing
+// of the database, as the API's does not: through an outage a gateway
+// still serves the sub-users it holds, so it is neither restarted nor
+// taken out for it.
+func liveness() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, "{\"status\":\"ok\"}\n") //nolint:errcheck // a probe that goes away needs no answer
+	})
+	return mux
 }
 
 // gatewayComponent runs the gateway; a stop that comes while it is still

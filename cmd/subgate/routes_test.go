@@ -199,6 +199,12 @@ func TestStoredRoutesOutliveARestart(t *testing.T) {
 // returns the address its proxy listens on.
 func startGateway(t *testing.T, env map[string]string, args ...string) string {
 	t.Helper()
+	return proxyAddrOf(t, runGateway(t, env, args...))
+}
+
+// runGateway runs "subgate gateway" with env until the test ends.
+func runGateway(t *testing.T, env map[string]string, args ...string) *server {
+	t.Helper()
 	s := &server{stdout: &syncBuffer{}, stderr: &syncBuffer{}}
 	a := &app{stdout: s.stdout, stderr: s.stderr, getenv: mapEnv(env)}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -217,7 +223,7 @@ func startGateway(t *testing.T, env map[string]string, args ...string) string {
 			t.Error("gateway did not shut down")
 		}
 	})
-	return proxyAddrOf(t, s)
+	return s
 }
 
 // Two nodes on one PostgreSQL database: routes put through one are followed
