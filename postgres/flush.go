@@ -110,8 +110,9 @@ func scanAll(br pgx.BatchResults, fn func(pgx.Rows) error) error {
 	return rows.Err()
 }
 
-// lockPools locks and reads the pools the batch's shared usage charges, in
-// their (reseller, product) order; nothing when there are none.
+// lockPools locks and reads the pools the batch changes (settle's
+// PoolsNeeded), in their (reseller, product) order; nothing when there are
+// none.
 func lockPools(ctx context.Context, tx pgx.Tx, bk *settle.Books, keys []settle.PoolKey) error {
 	if len(keys) == 0 {
 		return nil
@@ -141,7 +142,7 @@ func lockPools(ctx context.Context, tx pgx.Tx, bk *settle.Books, keys []settle.P
 // writeBooks sends every change of the batch in one round trip, one
 // set-based statement per table, so a flush costs the same few statements
 // for one sub-user or thousands; then returns released bytes of deleted
-// sub-users to their pools and wakes the shared sub-users of emptied pools.
+// sub-users to their pools, which lockPools locked with the others.
 func writeBooks(ctx context.Context, tx pgx.Tx, bk *settle.Books, b subgate.UsageBatch, now time.Time) error {
 	q := &pgx.Batch{}
 	var bal columns

@@ -76,9 +76,15 @@ func wakeShared(resellerID int64, seq *int64) []step {
 }
 
 // drawWakeSeqs gives the live shared sub-users of a reseller a new Seq each;
-// a change stripe must be held already (wakeShared).
+// a change stripe must be held already (wakeShared). The rows were locked
+// before the pool or the stripe (lockShared), in the lock order; one that
+// became shared since would be locked only now, after them, so one another
+// transaction holds is skipped rather than waited for (SKIP LOCKED): that
+// transaction holds it to change it, and may be waiting for what this one
+// holds.
 func drawWakeSeqs(resellerID int64, seq *int64) step {
 	return step{sql: `WITH woken AS (UPDATE subusers SET seq = nextval('subuser_seq')
-			WHERE reseller_id = $1 AND funding = 'shared' AND deleted_at IS NULL RETURNING seq)
+			WHERE id IN (SELECT id FROM subusers WHERE reseller_id = $1 AND funding = 'shared' AND deleted_at IS NULL
+				ORDER BY id FOR UPDATE SKIP LOCKED) RETURNING seq)
 		SELECT coalesce(max(seq), 0) FROM woken`, args: []any{resellerID}, scan: []any{seq}}
 }

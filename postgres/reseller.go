@@ -165,13 +165,13 @@ func (s *Store) CreditPool(ctx context.Context, c subgate.PoolCredit) (*subgate.
 		} else if err != nil {
 			return err
 		}
-		first, err := claimKey(ctx, tx, ledgerKey{ResellerID: c.ResellerID, Key: c.IdempotencyKey, Op: "credit", Product: c.Product, Bytes: c.Bytes})
-		if err != nil || first != nil {
+		// The shared sub-users woken below are locked before the key and
+		// the pool, in the order every transaction locks rows.
+		if err := runSteps(ctx, tx, lockShared(c.ResellerID)); err != nil {
 			return err
 		}
-		// The shared sub-users woken below are locked before the pool, in
-		// the order every transaction locks rows.
-		if err := runSteps(ctx, tx, lockShared(c.ResellerID)); err != nil {
+		first, err := claimKey(ctx, tx, ledgerKey{ResellerID: c.ResellerID, Key: c.IdempotencyKey, Op: "credit", Product: c.Product, Bytes: c.Bytes})
+		if err != nil || first != nil {
 			return err
 		}
 		kind, amount := subgate.LedgerCredit, c.Bytes

@@ -88,13 +88,21 @@ func SubUserIDs(b subgate.UsageBatch) []int64 {
 	return slices.Compact(ids)
 }
 
-// PoolsNeeded lists the pools the batch charges (usage of shared rows), in
-// (reseller, product) order: the order stores lock them in.
+// PoolsNeeded lists, in (reseller, product) order, every pool the batch
+// may change: those its shared usage charges and those the released leases
+// of its deleted sub-users go back to. A store locks them all at once, in
+// that order, before it changes anything else, as every transaction that
+// takes two pools does.
 func (bk *Books) PoolsNeeded(b subgate.UsageBatch) []PoolKey {
 	var keys []PoolKey
 	for _, it := range b.Items {
 		if r := bk.Rows[it.SubUserID]; r != nil && r.Shared && it.Bytes > 0 {
 			keys = append(keys, PoolKey{r.ResellerID, it.Product})
+		}
+	}
+	for _, rel := range b.Release {
+		if r := bk.Rows[rel.SubUserID]; r != nil && r.Deleted && rel.Bytes > 0 {
+			keys = append(keys, PoolKey{r.ResellerID, rel.Product})
 		}
 	}
 	slices.SortFunc(keys, comparePools)
