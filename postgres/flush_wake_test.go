@@ -93,13 +93,7 @@ func TestFlushEmptyingAPoolDoesNotHoldItWhileWakingSharedSubUsers(t *testing.T) 
 func waitForLockWait(t *testing.T, db *testDB, pid uint32, done <-chan error) {
 	t.Helper()
 	for {
-		var waiting bool
-		err := db.admin.QueryRow(context.Background(), `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
-			WHERE $1 = ANY(pg_blocking_pids(pid)))`, int32(pid)).Scan(&waiting)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if waiting {
+		if blocksAnother(t, db, pid) {
 			return
 		}
 		select {

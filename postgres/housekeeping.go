@@ -26,11 +26,17 @@ func (s *Store) maybeHousekeep(ctx context.Context, b subgate.UsageBatch) {
 		return // best effort, see above
 	}
 	// Rows nothing reads any more. Leases of deleted sub-users were settled
-	// by the sweep; one expiring since is left for the next run.
+	// by the sweep; one expiring since is left for the next run. The batch
+	// is one transaction: lease and slot rows another transaction holds
+	// (a lease or slot request deleting its own expired ones) are skipped,
+	// not waited for, so it never waits while holding others.
 	q := &pgx.Batch{}
-	q.Queue(`DELETE FROM leases l USING subusers s WHERE s.id = l.subuser_id AND l.expires_at <= $1 AND s.deleted_at IS NULL`, now)
+	q.Queue(`DELETE FROM leases WHERE (subuser_id, product, node) IN (SELECT l.subuser_id, l.product, l.node
+		FROM leases l JOIN subusers s ON s.id = l.subuser_id WHERE l.expires_at <= $1 AND s.deleted_at IS NULL
+		FOR UPDATE OF l SKIP LOCKED)`, now)
 	q.Queue(`DELETE FROM usage_batches WHERE applied_at < $1`, now.Add(-batchRetention))
-	q.Queue(`DELETE FROM conn_slots WHERE expires_at <= $1`, now)
+	q.Queue(`DELETE FROM conn_slots WHERE (subuser_id, node) IN (SELECT subuser_id, node FROM conn_slots
+		WHERE expires_at <= $1 FOR UPDATE SKIP LOCKED)`, now)
 	q.Queue(`DELETE FROM egress WHERE day_key < $1`, b.Windows.DayKey(b.Now.Add(-subgate.EgressRetention)))
 	q.Queue(`DELETE FROM idempotency WHERE created_at < $1`, now.Add(-subgate.IdempotencyRetention))
 	q.Queue(`DELETE FROM tokens WHERE kind <> $1 AND expires_at < $2`, string(subgate.TokenAPI), now.Add(-subgate.SessionTokenRetention))

@@ -207,12 +207,7 @@ func TestCreditPoolDoesNotWaitForARowThatBecameSharedAfterItsLocks(t *testing.T)
 			}
 			credited = true
 		case <-time.After(5 * time.Millisecond):
-			var waits bool
-			if err := db.admin.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
-				WHERE $1 = ANY(pg_blocking_pids(pid)))`, int32(leasePID)).Scan(&waits); err != nil {
-				t.Fatal(err)
-			}
-			if waits {
+			if blocksAnother(t, db, leasePID) {
 				t.Fatal("CreditPool, holding the pool, waits for the row of a sub-user that became shared after its locks")
 			}
 		}
@@ -268,4 +263,65 @@ func nextLockFree(t *testing.T, ctx context.Context, db *testDB, tx pgx.Tx, pid 
 	if err := <-done; err != nil {
 		t.Fatalf("after the other side rolled back: %v", err)
 	}
+}
+
+// Housekeeping deletes expired leases of every sub-user in one transaction
+// with its other deletes; a lease request deletes its own sub-user's expired
+// leases. Housekeeping skips a row another transaction holds instead of
+// waiting for it while holding the rows it deleted already.
+func TestHousekeepingSkipsExpiredLeasesHeldByOthers(t *testing.T) {
+	db, st, ctx, r := lockOrderEnv(t, map[subgate.Product]int64{subgate.ProductResidential: 1000})
+	res := subgate.ProductResidential
+	held := lockOrderSubUser(t, st, ctx, r, "held", subgate.FundingAllocated, map[subgate.Product]int64{res: 100})
+	free := lockOrderSubUser(t, st, ctx, r, "free", subgate.FundingAllocated, map[subgate.Product]int64{res: 100})
+	t0 := time.Now()
+	for _, u := range []*subgate.SubUser{held, free} {
+		if _, err := st.AcquireLease(ctx, subgate.LeaseRequest{Node: "a", SubUserID: u.ID, Product: res, Want: 10, TTL: time.Minute, Now: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other, pid := rawTx(t, ctx, db)
+	mustExec(t, ctx, other, `SELECT 1 FROM leases WHERE subuser_id = $1 FOR UPDATE`, held.ID)
+	// A fresh store housekeeps after its first flush; both leases expired.
+	flushed := make(chan error, 1)
+	go func() {
+		flushed <- st.FlushUsage(ctx, subgate.UsageBatch{ID: subgate.NewHash(), Node: "b", Now: t0.Add(2 * time.Minute)})
+	}()
+	leases := func() (n int) {
+		t.Helper()
+		if err := db.admin.QueryRow(ctx, `SELECT count(*) FROM `+db.schema+`.leases WHERE subuser_id = ANY($1)`,
+			[]int64{held.ID, free.ID}).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	// Housekeeping follows the flush's commit within the call.
+	for done := false; !done; {
+		select {
+		case err := <-flushed:
+			if err != nil {
+				t.Fatal(err)
+			}
+			done = true
+		case <-time.After(5 * time.Millisecond):
+			if blocksAnother(t, db, pid) {
+				t.Fatal("housekeeping waits for an expired lease another transaction holds")
+			}
+		}
+	}
+	if n := leases(); n != 1 {
+		t.Fatalf("%d of the two expired leases left while one was held, want 1 (the held one)", n)
+	}
+	other.Rollback(ctx) //nolint:errcheck
+}
+
+// blocksAnother reports whether a session waits for a lock session pid holds.
+func blocksAnother(t *testing.T, db *testDB, pid uint32) bool {
+	t.Helper()
+	var waits bool
+	if err := db.admin.QueryRow(context.Background(), `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+		WHERE $1 = ANY(pg_blocking_pids(pid)))`, int32(pid)).Scan(&waits); err != nil {
+		t.Fatal(err)
+	}
+	return waits
 }
