@@ -202,7 +202,12 @@ func writeBooks(ctx context.Context, tx pgx.Tx, bk *settle.Books, b subgate.Usag
 			ON CONFLICT DO NOTHING`, append([]any{b.Windows.DayKey(b.Now)}, egress.cols...)...)
 	}
 	if b.LeaseTTL > 0 {
-		q.Queue(`UPDATE leases SET expires_at = $3 WHERE node = $1 AND expires_at > $2`, b.Node, now, dbTime(b.Now.Add(b.LeaseTTL)))
+		// Leases of sub-users the batch did not lock: one another
+		// transaction holds (a lease request of this node replacing it, or
+		// of a node whose clock finds it expired, deleting it) is skipped,
+		// not waited for while this one holds pools that request may need.
+		q.Queue(`UPDATE leases SET expires_at = $3 WHERE (subuser_id, product, node) IN (SELECT subuser_id, product, node
+			FROM leases WHERE node = $1 AND expires_at > $2 FOR UPDATE SKIP LOCKED)`, b.Node, now, dbTime(b.Now.Add(b.LeaseTTL)))
 	}
 	if err := tx.SendBatch(ctx, q).Close(); err != nil {
 		return err

@@ -199,19 +199,7 @@ func TestCreditPoolDoesNotWaitForARowThatBecameSharedAfterItsLocks(t *testing.T)
 	lease, leasePID := rawTx(t, ctx, db)
 	mustExec(t, ctx, lease, `SELECT id FROM subusers WHERE id = $1 FOR UPDATE`, u.ID)
 	stripe.Rollback(ctx) //nolint:errcheck
-	for credited := false; !credited; {
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatalf("credit: %v", err)
-			}
-			credited = true
-		case <-time.After(5 * time.Millisecond):
-			if blocksAnother(t, db, leasePID) {
-				t.Fatal("CreditPool, holding the pool, waits for the row of a sub-user that became shared after its locks")
-			}
-		}
-	}
+	endsWithoutWaitingFor(t, db, leasePID, done, "CreditPool, holding the pool, waits for the row of a sub-user that became shared after its locks")
 	// The lease request's next lock, the pool, is free.
 	if _, err := lease.Exec(ctx, `SELECT bytes FROM pools WHERE reseller_id = $1 AND product = $2 FOR UPDATE NOWAIT`, r.ID, string(res)); err != nil {
 		t.Errorf("the pool is still held after the credit: %v", err)
@@ -296,19 +284,7 @@ func TestHousekeepingSkipsExpiredLeasesHeldByOthers(t *testing.T) {
 		return n
 	}
 	// Housekeeping follows the flush's commit within the call.
-	for done := false; !done; {
-		select {
-		case err := <-flushed:
-			if err != nil {
-				t.Fatal(err)
-			}
-			done = true
-		case <-time.After(5 * time.Millisecond):
-			if blocksAnother(t, db, pid) {
-				t.Fatal("housekeeping waits for an expired lease another transaction holds")
-			}
-		}
-	}
+	endsWithoutWaitingFor(t, db, pid, flushed, "housekeeping waits for an expired lease another transaction holds")
 	if n := leases(); n != 1 {
 		t.Fatalf("%d of the two expired leases left while one was held, want 1 (the held one)", n)
 	}
@@ -324,4 +300,57 @@ func blocksAnother(t *testing.T, db *testDB, pid uint32) bool {
 		t.Fatal(err)
 	}
 	return waits
+}
+
+// A flush renews every lease of its node, of sub-users it did not lock too,
+// after it has locked pools. A lease request holds its sub-user's row and
+// its lease rows (replacing this node's, or deleting one its own clock
+// finds expired) before it asks for the pool: the flush skips such a lease
+// row instead of waiting for it.
+func TestFlushRenewalSkipsLeasesOthersHold(t *testing.T) {
+	db, st, ctx, r := lockOrderEnv(t, map[subgate.Product]int64{subgate.ProductResidential: 1000})
+	res := subgate.ProductResidential
+	const node = "n"
+	held := lockOrderSubUser(t, st, ctx, r, "held", subgate.FundingShared, nil)
+	charged := lockOrderSubUser(t, st, ctx, r, "charged", subgate.FundingShared, nil)
+	now := time.Now()
+	for _, u := range []*subgate.SubUser{held, charged} {
+		if _, err := st.AcquireLease(ctx, subgate.LeaseRequest{Node: node, SubUserID: u.ID, Product: res, Want: 10, TTL: time.Minute, Now: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lease, pid := rawTx(t, ctx, db)
+	mustExec(t, ctx, lease, `SELECT id FROM subusers WHERE id = $1 FOR UPDATE`, held.ID)
+	mustExec(t, ctx, lease, `SELECT 1 FROM leases WHERE subuser_id = $1 AND node = $2 FOR UPDATE`, held.ID, node)
+	flushed := make(chan error, 1)
+	go func() {
+		flushed <- st.FlushUsage(ctx, subgate.UsageBatch{ID: subgate.NewHash(), Node: node, Now: now, LeaseTTL: time.Minute,
+			Items: []subgate.UsageItem{{SubUserID: charged.ID, Product: res, Hour: subgate.HourOf(now), Bytes: 5}}})
+	}()
+	endsWithoutWaitingFor(t, db, pid, flushed, "the flush, holding the pool, waits for a lease row a lease request holds")
+	// The lease request's next lock, the pool, is free.
+	if _, err := lease.Exec(ctx, `SELECT bytes FROM pools WHERE reseller_id = $1 AND product = $2 FOR UPDATE NOWAIT`, r.ID, string(res)); err != nil {
+		t.Errorf("the pool is still held after the flush: %v", err)
+	}
+	lease.Rollback(ctx) //nolint:errcheck
+}
+
+// endsWithoutWaitingFor waits for a store call to report on done, failing
+// as soon as it waits for a lock session pid holds (why says what that
+// means) or reports an error.
+func endsWithoutWaitingFor(t *testing.T, db *testDB, pid uint32, done <-chan error, why string) {
+	t.Helper()
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			return
+		case <-time.After(5 * time.Millisecond):
+			if blocksAnother(t, db, pid) {
+				t.Fatal(why)
+			}
+		}
+	}
 }
