@@ -8,7 +8,11 @@
 // sub-user rows (several in ascending id), then an idempotency key, then the
 // reseller's live count stripe, then pools (by product), then the change
 // stripe, held to commit (a create inserts its new row after that, see
-// createSteps). The statements of a write are pipelined: a transfer or a lease
+// createSteps). Rows a transaction reaches out of that order, without
+// having locked them first (another sub-user's lease a flush renews, expired
+// rows housekeeping deletes, a sub-user that became shared after a wake
+// locked the others), are skipped when another transaction holds them
+// (SKIP LOCKED), never waited for. The statements of a write are pipelined: a transfer or a lease
 // costs a few round trips, and a flush the same handful for one sub-user or
 // thousands.
 package postgres
