@@ -140,3 +140,20 @@ func TestChangeInFlightAboveSnapshotXmaxHoldsLaterSeqsBack(t *testing.T) {
 		t.Fatalf("after both committed the reader got %v, want %v", ids(got), []int64{second.ID, first.ID})
 	}
 }
+
+// The sequence numbering changes hands out values one at a time, never from
+// a per-session cache: a change records its last_value when it locks its
+// stripe and must draw above it (see seqSteps).
+func TestSubUserSeqIsNotCached(t *testing.T) {
+	db := newTestDB(t)
+	db.open(t)
+	var cache int64
+	err := db.admin.QueryRow(context.Background(), `SELECT cache_size FROM pg_sequences
+		WHERE schemaname = $1 AND sequencename = 'subuser_seq'`, db.schema).Scan(&cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cache != 1 {
+		t.Fatalf("subuser_seq caches %d values per session, want 1", cache)
+	}
+}
