@@ -33,7 +33,9 @@ func (s *Store) AdmitEgress(ctx context.Context, r subgate.EgressRequest) (subga
 		a.Admitted = subgate.AdmitsEgress(known, a.Count, r.Cap)
 		b := &pgx.Batch{}
 		if a.Admitted && !known {
-			b.Queue(`INSERT INTO egress (subuser_id, day_key, key) VALUES ($1, $2, $3)`, r.SubUserID, r.DayKey, r.Key)
+			// A flush records the keys its node admitted outside the lock:
+			// one committing the same key meanwhile has recorded it already.
+			b.Queue(`INSERT INTO egress (subuser_id, day_key, key) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, r.SubUserID, r.DayKey, r.Key)
 			a.Count++
 		}
 		if r.ListKeys {

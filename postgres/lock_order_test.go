@@ -354,3 +354,35 @@ func endsWithoutWaitingFor(t *testing.T, db *testDB, pid uint32, done <-chan err
 		}
 	}
 }
+
+// A flush records the egress keys its node admitted without the admission
+// lock; an admission inserting the same key at that moment waits for the
+// flush and then finds the key recorded, which admits it, not an error.
+func TestEgressAdmissionBesideAFlushRecordingTheSameKey(t *testing.T) {
+	db, st, ctx, r := lockOrderEnv(t, map[subgate.Product]int64{subgate.ProductResidential: 1000})
+	u := lockOrderSubUser(t, st, ctx, r, "egress", subgate.FundingAllocated, nil)
+	const day, key = 20261205, "203.0.113.7"
+	flush, pid := rawTx(t, ctx, db)
+	mustExec(t, ctx, flush, `INSERT INTO egress (subuser_id, day_key, key) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, u.ID, day, key)
+	type answer struct {
+		a   subgate.EgressAdmission
+		err error
+	}
+	admitted := make(chan answer, 1)
+	go func() {
+		a, err := st.AdmitEgress(ctx, subgate.EgressRequest{SubUserID: u.ID, DayKey: day, Key: key, Cap: 5})
+		admitted <- answer{a, err}
+	}()
+	for deadline := time.Now().Add(20 * time.Second); !blocksAnother(t, db, pid); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the admission never waited for the flush's uncommitted key")
+		}
+	}
+	if err := flush.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := <-admitted
+	if got.err != nil || !got.a.Admitted || got.a.Count != 1 {
+		t.Fatalf("admission beside the flush: %+v, %v; want admitted, 1 key", got.a, got.err)
+	}
+}
