@@ -205,25 +205,7 @@ var bulkTests = []test{
 				}
 			})
 		}
-		done := make(chan struct{})
-		go func() { wg.Wait(); close(done) }()
-		for polling := true; polling; {
-			select {
-			case <-done:
-				polling = false
-			case <-ctx.Done():
-				t.Fatal("writers did not finish in time")
-			default:
-				poll()
-				time.Sleep(2 * time.Millisecond)
-			}
-		}
-		for range 200 {
-			before := after
-			if poll(); after == before {
-				break
-			}
-		}
+		pollWhileWriting(t, ctx, &wg, poll, func() int64 { return after }, 200)
 		for _, u := range us {
 			if want := e.get(u.ID).Note; seen[u.ID] != want {
 				t.Fatalf("reader's view of sub-user %d is %q, stored %q: a change was missed", u.ID, seen[u.ID], want)

@@ -156,29 +156,37 @@ var changeTests = []test{
 				}
 			})
 		}
-		done := make(chan struct{})
-		go func() { wg.Wait(); close(done) }()
-		for polling := true; polling; {
-			select {
-			case <-done:
-				polling = false
-			case <-ctx.Done():
-				t.Fatal("writers did not finish in time")
-			default:
-				poll()
-				time.Sleep(2 * time.Millisecond) // leave the writers room on small machines
-			}
-		}
-		for range users * writes * 2 { // drain what is left, a page at a time
-			before := after
-			if poll(); after == before {
-				break
-			}
-		}
+		pollWhileWriting(t, ctx, &wg, poll, func() int64 { return after }, users*writes*2)
 		for i, u := range list {
 			if want := fmt.Sprintf("u%d-w%d", i, writes-1); seen[u.ID] != want {
 				t.Fatalf("reader's view of sub-user %d is %q, want %q: a change was missed", u.ID, seen[u.ID], want)
 			}
 		}
 	}},
+}
+
+// pollWhileWriting polls the change feed while the writers of wg run, then
+// drains it a page at a time (at most pages polls) until a poll brings
+// nothing new; at reports how far the reader has read.
+func pollWhileWriting(t *testing.T, ctx context.Context, wg *sync.WaitGroup, poll func(), at func() int64, pages int) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	for polling := true; polling; {
+		select {
+		case <-done:
+			polling = false
+		case <-ctx.Done():
+			t.Fatal("writers did not finish in time")
+		default:
+			poll()
+			time.Sleep(2 * time.Millisecond) // leave the writers room on small machines
+		}
+	}
+	for range pages {
+		before := at()
+		if poll(); at() == before {
+			break
+		}
+	}
 }

@@ -225,13 +225,7 @@ func (a *app) subuserUpdate(ctx context.Context, args []string) error {
 			body[flagName] = v
 		}
 	}
-	if isSet(cmd.fs, "expires") {
-		if *expires == "never" {
-			body["expires_at"] = nil
-		} else {
-			body["expires_at"] = *expires
-		}
-	}
+	setExpires(body, cmd.fs, *expires)
 	if len(allowIPs) == 1 && allowIPs[0] == "any" {
 		body["allow_ips"] = []string{}
 	} else if len(allowIPs) > 0 {
@@ -324,4 +318,17 @@ func (a *app) subuserUsage(ctx context.Context, args []string) error {
 		return err
 	}
 	return request(ctx, c, "GET", path+"/usage", span.query(), nil, printUsage(false))
+}
+
+// setExpires puts a given --expires into a request body: "never" removes
+// the expiry (null), anything else is sent as typed, for the API to judge.
+func setExpires(body map[string]any, fs *flag.FlagSet, expires string) {
+	if !isSet(fs, "expires") {
+		return
+	}
+	if expires == "never" {
+		body["expires_at"] = nil
+	} else {
+		body["expires_at"] = expires
+	}
 }

@@ -50,13 +50,7 @@ func (a *app) subuserBulk(ctx context.Context, args []string) error {
 			body[flagName] = v
 		}
 	}
-	if isSet(cmd.fs, "expires") {
-		if *expires == "never" {
-			body["expires_at"] = nil
-		} else {
-			body["expires_at"] = *expires
-		}
-	}
+	setExpires(body, cmd.fs, *expires)
 	if l := limits.set(cmd.fs); len(l) > 0 {
 		body["limits"] = l
 	}
